@@ -1,0 +1,92 @@
+"""API errors, all rendered in the contract's shape:
+
+    {"success": false, "error": "<HTTP reason phrase>", "message": "<a sentence>"}
+"""
+
+import logging
+from http import HTTPStatus
+
+from django.http import JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from llm import catalog
+from llm.ollama import ModelNotFound, OllamaError, OllamaResponseError, OllamaUnavailable
+from llm.residency import EngineBusy
+
+log = logging.getLogger(__name__)
+
+UNAUTHORIZED_MESSAGE = "Invalid or missing Bearer token"
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the state of the service."
+    default_code = "conflict"
+
+
+class BadGateway(exceptions.APIException):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_detail = "Ollama answered with an error."
+    default_code = "bad_gateway"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Ollama is not reachable."
+    default_code = "service_unavailable"
+
+
+def error_body(status_code, message):
+    return {"success": False, "error": HTTPStatus(status_code).phrase, "message": message}
+
+
+def error_response(status_code, message):
+    """For plain Django views on API paths (404 catch-all, 500)."""
+    return JsonResponse(error_body(status_code, message), status=status_code)
+
+
+def handler(exc, context):
+    """DRF's exception handler: every error, expected or not, in the contract's shape."""
+    exc = _translate(exc)
+    if not isinstance(exc, exceptions.APIException):
+        log.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
+        return Response(error_body(500, "Internal server error"), status=500)
+    headers = {}
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        exc.status_code = status.HTTP_401_UNAUTHORIZED
+        message = UNAUTHORIZED_MESSAGE
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    else:
+        message = _message(exc.detail)
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait) + 1)
+    return Response(error_body(exc.status_code, message), status=exc.status_code, headers=headers)
+
+
+def _translate(exc):
+    """Errors from the modules below the views, as API errors."""
+    if isinstance(exc, catalog.UnknownModel):
+        return exceptions.ValidationError(f"Unknown model: {exc}. Available: {', '.join(catalog.names())}")
+    if isinstance(exc, ModelNotFound):
+        return Conflict(f"{exc}")
+    if isinstance(exc, EngineBusy):
+        return Conflict(str(exc))
+    if isinstance(exc, OllamaUnavailable):
+        return ServiceUnavailable(str(exc))
+    if isinstance(exc, (OllamaResponseError, OllamaError)):
+        return BadGateway(f"Ollama error: {exc}")
+    if isinstance(exc, exceptions.ParseError):
+        return exceptions.ParseError("Malformed JSON in request body")
+    return exc
+
+
+def _message(detail):
+    """One readable sentence from DRF's nested error details."""
+    if isinstance(detail, dict):
+        field, inner = next(iter(detail.items()))
+        text = _message(inner)
+        return text if field == "non_field_errors" else f"{field}: {text}"
+    if isinstance(detail, list):
+        return _message(detail[0]) if detail else ""
+    return str(detail)

@@ -1,0 +1,86 @@
+"""The JSON bodies of the API's success forms."""
+
+from llm import scheduling
+from llm.models import GenerationRequest
+
+
+def generation_result(generation):
+    """The contract's "Success" form for a finished generation."""
+    return {
+        "success": True,
+        "request_id": generation.request_id,
+        "response": generation.response,
+        "model": generation.model,
+        "done": True,
+        "queue_length": scheduling.queue_length(),
+    }
+
+
+def generation_queued(generation):
+    """The contract's "Queued" form. A request already running stands at position 0."""
+    queued = generation.status == GenerationRequest.Status.QUEUED
+    return {
+        "success": True,
+        "message": "Request queued" if queued else "Request running",
+        "request_id": generation.request_id,
+        "queue_position": scheduling.queue_position(generation) if queued else 0,
+        "queue_length": scheduling.queue_length(),
+    }
+
+
+def generation_detail(generation):
+    """GET /requests/<id>: where a request stands, and its result once it has one."""
+    Status = GenerationRequest.Status
+    body = {
+        "success": True,
+        "request_id": generation.request_id,
+        "model": generation.model,
+        "status": generation.status,
+        "done": generation.status == Status.DONE,
+        "created_at": generation.created_at,
+        "started_at": generation.started_at,
+        "finished_at": generation.finished_at,
+    }
+    if generation.status == Status.QUEUED:
+        body["queue_position"] = scheduling.queue_position(generation)
+        body["queue_length"] = scheduling.queue_length()
+    if generation.status == Status.DONE:
+        body["response"] = generation.response
+        body["done_reason"] = generation.done_reason
+        body.update({name: getattr(generation, name) for name in generation.OLLAMA_COUNTERS})
+    if generation.error:
+        body["error"] = generation.error
+    return body
+
+
+def pull_progress(pull):
+    return {
+        "id": pull.pk,
+        "model": pull.model,
+        "status": pull.status,
+        "detail": pull.detail,
+        "completed": pull.completed_bytes,
+        "total": pull.total_bytes,
+        "percent": pull.percent,
+        "error": pull.error or None,
+        "created_at": pull.created_at,
+        "started_at": pull.started_at,
+        "finished_at": pull.finished_at,
+    }
+
+
+def pull_outcome(pull):
+    """One model's entry in the seed's pull results."""
+    if pull.status == pull.Status.DONE:
+        return {"success": True, "message": f"Model {pull.model} pulled successfully"}
+    if pull.is_finished:
+        return {"success": False, "message": f"Failed to pull {pull.model}: {pull.error}"}
+    return {
+        "success": False,
+        "message": f"Still pulling {pull.model} ({pull.percent:g}%)",
+        "progress_url": progress_url(pull),
+    }
+
+
+def progress_url(pull):
+    return f"/api/v1/llm/pulls/{pull.pk}"

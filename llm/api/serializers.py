@@ -1,0 +1,102 @@
+from rest_framework import serializers
+
+from llm import catalog
+
+
+class StrictFloatField(serializers.FloatField):
+    """A number, not a string that looks like one: clients sending "0.7" have a bug."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StopField(serializers.Field):
+    default_error_messages = {"invalid": "Must be a string or a list of strings."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            return [data]
+        if isinstance(data, list) and all(isinstance(item, str) for item in data):
+            return data
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return value
+
+
+class OptionsSerializer(serializers.Serializer):
+    """Ollama's model options (docs/api.md, "Generate request (With options)").
+
+    `max_tokens` is the seed API's name for Ollama's `num_predict`. Options not
+    listed here pass through untouched, as Ollama ignores ones it does not know.
+    """
+
+    max_tokens = StrictIntegerField(required=False, min_value=-2)
+    num_predict = StrictIntegerField(required=False, min_value=-2)
+    temperature = StrictFloatField(required=False, min_value=0)
+    top_p = StrictFloatField(required=False, min_value=0, max_value=1)
+    min_p = StrictFloatField(required=False, min_value=0, max_value=1)
+    typical_p = StrictFloatField(required=False, min_value=0, max_value=1)
+    top_k = StrictIntegerField(required=False, min_value=0)
+    seed = StrictIntegerField(required=False)
+    num_ctx = StrictIntegerField(required=False, min_value=1)
+    num_keep = StrictIntegerField(required=False, min_value=-1)
+    repeat_last_n = StrictIntegerField(required=False, min_value=-1)
+    repeat_penalty = StrictFloatField(required=False, min_value=0)
+    presence_penalty = StrictFloatField(required=False)
+    frequency_penalty = StrictFloatField(required=False)
+    mirostat = StrictIntegerField(required=False, min_value=0, max_value=2)
+    mirostat_tau = StrictFloatField(required=False, min_value=0)
+    mirostat_eta = StrictFloatField(required=False, min_value=0)
+    num_thread = StrictIntegerField(required=False, min_value=1)
+    num_batch = StrictIntegerField(required=False, min_value=1)
+    stop = StopField(required=False)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        known = super().to_internal_value(data)
+        options = {key: value for key, value in data.items() if key not in self.fields}
+        options.update(known)
+        if "max_tokens" in options:
+            options.setdefault("num_predict", options["max_tokens"])
+            del options["max_tokens"]
+        return options
+
+
+class CatalogModelField(serializers.CharField):
+    def to_internal_value(self, data):
+        name = super().to_internal_value(data)
+        if name not in catalog.names():
+            raise serializers.ValidationError(f"Unknown model: {name}. Available: {', '.join(catalog.names())}")
+        return name
+
+
+class GenerateSerializer(serializers.Serializer):
+    model = CatalogModelField()
+    prompt = serializers.CharField(trim_whitespace=False)
+    options = OptionsSerializer(required=False, default=dict)
+    wait = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and (not data.get("model") or not data.get("prompt")):
+            # The contract's own wording for the commonest mistake.
+            raise serializers.ValidationError({"non_field_errors": ["model and prompt are required"]})
+        return super().to_internal_value(data)
+
+
+class ModelSerializer(serializers.Serializer):
+    model = CatalogModelField()
+
+
+class ProcessQueueSerializer(serializers.Serializer):
+    max_iterations = StrictIntegerField(required=False, default=10, min_value=1, max_value=1000)

@@ -1,0 +1,23 @@
+from django.urls import include, path, re_path
+from rest_framework.routers import SimpleRouter
+
+from llm.api import views
+
+router = SimpleRouter()
+# The contract's paths have no trailing slash; accept one too.
+router.trailing_slash = "/?"
+router.register("generate", views.GenerateViewSet, basename="generate")
+router.register("requests", views.RequestViewSet, basename="request")
+router.register("status", views.StatusViewSet, basename="status")
+router.register("models", views.ModelsViewSet, basename="models")
+router.register("pull", views.PullViewSet, basename="pull")
+router.register("pull-all", views.PullAllViewSet, basename="pull-all")
+router.register("pulls", views.PullProgressViewSet, basename="pulls")
+router.register("switch", views.SwitchViewSet, basename="switch")
+router.register("queue", views.QueueViewSet, basename="queue")
+
+app_name = "api"
+urlpatterns = [
+    path("", include(router.urls)),
+    re_path(r"^(?P<path>.*)$", views.endpoint_not_found),
+]

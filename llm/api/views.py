@@ -1,0 +1,125 @@
+"""The seed API under /api/v1/llm/. Each view validates, calls one module, responds."""
+
+from django.conf import settings
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from llm import catalog, queueing, residency, runner
+from llm import status as service_status
+from llm.api import representations as shapes
+from llm.api.exceptions import BadGateway, Conflict, error_response
+from llm.api.serializers import GenerateSerializer, ModelSerializer, ProcessQueueSerializer
+from llm.models import GenerationRequest, ModelPull
+
+
+class GenerateViewSet(viewsets.ViewSet):
+    def create(self, request):
+        data = _validated(GenerateSerializer, request)
+        wait = queueing.nothing_ahead() if data["wait"] is None else data["wait"]
+        generation = queueing.submit_generation(request.auth, data["model"], data["prompt"], data["options"])
+        if wait:
+            queueing.wait_for([generation], settings.LLM_GENERATE_WAIT_SECONDS)
+        return _generation_response(generation)
+
+
+class RequestViewSet(viewsets.ViewSet):
+    lookup_field = "request_id"
+
+    def retrieve(self, request, request_id=None):
+        generation = GenerationRequest.objects.filter(request_id=request_id).first()
+        if generation is None:
+            raise NotFound(f"No request with id {request_id}")
+        return Response(shapes.generation_detail(generation))
+
+
+class StatusViewSet(viewsets.ViewSet):
+    def list(self, request):
+        return Response(service_status.report())
+
+
+class ModelsViewSet(viewsets.ViewSet):
+    def list(self, request):
+        return Response({"success": True, "models": {entry.name: entry.description for entry in catalog.entries()}})
+
+
+class PullViewSet(viewsets.ViewSet):
+    def create(self, request):
+        name = _validated(ModelSerializer, request)["model"]
+        [pull] = queueing.wait_for(queueing.submit_pulls([name], request.auth), settings.LLM_PULL_WAIT_SECONDS)
+        outcome = shapes.pull_outcome(pull)
+        if pull.status == ModelPull.Status.DONE:
+            return Response({"success": True, "message": outcome["message"], "model": name})
+        if pull.is_finished:
+            raise BadGateway(outcome["message"])
+        return Response(
+            {"success": True, "message": outcome["message"], "model": name, "progress_url": outcome["progress_url"]},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class PullAllViewSet(viewsets.ViewSet):
+    def create(self, request):
+        names = catalog.names()
+        pulls = queueing.wait_for(queueing.submit_pulls(names, request.auth), settings.LLM_PULL_WAIT_SECONDS)
+        done = sum(pull.status == ModelPull.Status.DONE for pull in pulls)
+        still_running = not all(pull.is_finished for pull in pulls)
+        message = f"Pulled {done} of {len(names)} models" + ("; the rest are still pulling" if still_running else "")
+        return Response(
+            {"success": True, "message": message, "results": {pull.model: shapes.pull_outcome(pull) for pull in pulls}},
+            status=status.HTTP_202_ACCEPTED if still_running else status.HTTP_200_OK,
+        )
+
+
+class PullProgressViewSet(viewsets.ViewSet):
+    """GET /pulls: recent pulls; GET /pulls/<id>: one, to follow its progress."""
+
+    def list(self, request):
+        return Response({"success": True, "pulls": [shapes.pull_progress(pull) for pull in ModelPull.objects.all()[:50]]})
+
+    def retrieve(self, request, pk=None):
+        pull = ModelPull.objects.filter(pk=pk).first() if str(pk).isdigit() else None
+        if pull is None:
+            raise NotFound(f"No pull with id {pk}")
+        return Response({"success": True, "pull": shapes.pull_progress(pull)})
+
+
+class SwitchViewSet(viewsets.ViewSet):
+    def create(self, request):
+        name = _validated(ModelSerializer, request)["model"]
+        residency.switch_to(name, wait=settings.LLM_GENERATE_WAIT_SECONDS)
+        return Response({"success": True, "message": f"Switched to model {name}", "model": name})
+
+
+class QueueViewSet(viewsets.ViewSet):
+    @action(detail=False, methods=["post"])
+    def process(self, request):
+        max_iterations = _validated(ProcessQueueSerializer, request)["max_iterations"]
+        processed = runner.drain(max_iterations, lease_wait=settings.LLM_GENERATE_WAIT_SECONDS)
+        return Response({"success": True, "processed": processed, "remaining": GenerationRequest.objects.waiting().count()})
+
+    @action(detail=False, methods=["post"])
+    def clear(self, request):
+        return Response({"success": True, "cleared": queueing.clear_waiting()})
+
+
+def endpoint_not_found(request, path=""):
+    return error_response(404, f"Endpoint not found: /{path}")
+
+
+def _validated(serializer_class, request):
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _generation_response(generation):
+    Status = GenerationRequest.Status
+    if generation.status == Status.DONE:
+        return Response(shapes.generation_result(generation))
+    if generation.status == Status.FAILED:
+        raise BadGateway(f"Generation {generation.request_id} failed: {generation.error}")
+    if generation.status == Status.CANCELLED:
+        raise Conflict(f"Request {generation.request_id} was cancelled")
+    return Response(shapes.generation_queued(generation), status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,57 @@
+"""Holding a database Lease for as long as a block of code runs."""
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import connection
+
+from llm.models import Lease
+
+log = logging.getLogger(__name__)
+
+
+def new_holder_id():
+    """Who holds a lease: readable in the admin, unique per acquisition."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@contextmanager
+def hold(name, wait=0.0):
+    """Yield a holder id once the lease is ours, or None if it stayed taken for `wait` seconds.
+
+    While held, a thread renews the lease every third of its life; if this
+    process dies, renewals stop and the lease runs out for the next taker.
+    """
+    holder = new_holder_id()
+    seconds = settings.LLM_LEASE_SECONDS
+    deadline = time.monotonic() + wait
+    while not Lease.try_acquire(name, holder, seconds):
+        if time.monotonic() >= deadline:
+            yield None
+            return
+        time.sleep(min(settings.LLM_POLL_SECONDS, max(deadline - time.monotonic(), 0)))
+    stop = threading.Event()
+    renewer = threading.Thread(target=_renew, args=(name, holder, seconds, stop), daemon=True)
+    renewer.start()
+    try:
+        yield holder
+    finally:
+        stop.set()
+        renewer.join(timeout=2)
+        Lease.release(name, holder)
+
+
+def _renew(name, holder, seconds, stop):
+    try:
+        while not stop.wait(seconds / 3):
+            if not Lease.renew(name, holder, seconds):
+                log.error("Lost the %s lease (held by %s): it ran out before it was renewed", name, holder)
+                return
+    finally:
+        connection.close()

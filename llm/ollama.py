@@ -1,0 +1,145 @@
+"""The one place that speaks HTTP to Ollama (its API as in ollama/ollama docs/api.md).
+
+Every call has explicit timeouts and every failure surfaces as an OllamaError, so
+callers deal with one family of exceptions and never with `requests` directly.
+"""
+
+import json
+import threading
+
+import requests
+from django.conf import settings
+
+
+class OllamaError(Exception):
+    """Ollama could not do what was asked. The message is fit for a client."""
+
+
+class OllamaUnavailable(OllamaError):
+    """Nothing answered, or the connection broke."""
+
+
+class OllamaTimeout(OllamaUnavailable):
+    """Ollama took longer than the configured timeout."""
+
+
+class OllamaResponseError(OllamaError):
+    """Ollama answered with an error of its own."""
+
+    def __init__(self, message, status_code=None):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class ModelNotFound(OllamaResponseError):
+    pass
+
+
+_local = threading.local()
+
+
+def client():
+    """A client for this thread: `requests.Session` keeps connections alive but is
+    not meant to be shared between threads."""
+    host = settings.OLLAMA_HOST
+    current = getattr(_local, "client", None)
+    if current is None or current.host != host:
+        current = _local.client = Client(host)
+    return current
+
+
+class Client:
+    def __init__(self, host):
+        self.host = host.rstrip("/")
+        self.session = requests.Session()
+
+    # -- plain calls ----------------------------------------------------------
+
+    def version(self):
+        return self._call("GET", "/api/version")["version"]
+
+    def tags(self):
+        """Installed models, as Ollama lists them."""
+        return self._call("GET", "/api/tags").get("models") or []
+
+    def ps(self):
+        """Models resident in memory now."""
+        return self._call("GET", "/api/ps").get("models") or []
+
+    def show(self, model):
+        return self._call("POST", "/api/show", {"model": model})
+
+    def delete(self, model):
+        self._call("DELETE", "/api/delete", {"model": model})
+
+    def load(self, model, keep_alive):
+        """An empty prompt makes Ollama load the model and answer at once."""
+        return self._call("POST", "/api/generate", {"model": model, "keep_alive": keep_alive, "stream": False})
+
+    def unload(self, model):
+        return self._call("POST", "/api/generate", {"model": model, "keep_alive": 0, "stream": False})
+
+    # -- streamed calls -------------------------------------------------------
+
+    def generate(self, payload):
+        """Chunks of a generation as Ollama streams them; the last has done=true."""
+        return self._stream("/api/generate", dict(payload, stream=True))
+
+    def chat(self, payload):
+        return self._stream("/api/chat", dict(payload, stream=True))
+
+    def pull(self, model):
+        """Progress lines of a pull; Ollama reports a failure as an `error` line."""
+        return self._stream("/api/pull", {"model": model, "stream": True})
+
+    # -- plumbing -------------------------------------------------------------
+
+    def _timeout(self):
+        return (settings.OLLAMA_CONNECT_TIMEOUT, settings.OLLAMA_READ_TIMEOUT)
+
+    def _send(self, method, path, payload, stream=False):
+        try:
+            response = self.session.request(
+                method, self.host + path, json=payload, timeout=self._timeout(), stream=stream
+            )
+        except requests.Timeout as exc:
+            raise OllamaTimeout(f"Ollama at {self.host} did not answer in time") from exc
+        except requests.RequestException as exc:
+            raise OllamaUnavailable(f"Ollama is not reachable at {self.host}") from exc
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return response
+
+    def _call(self, method, path, payload=None):
+        response = self._send(method, path, payload)
+        if not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise OllamaResponseError(f"Ollama sent something that is not JSON from {path}") from exc
+
+    def _stream(self, path, payload):
+        response = self._send("POST", path, payload, stream=True)
+        with response:
+            try:
+                for line in response.iter_lines():
+                    if not line:
+                        continue
+                    chunk = json.loads(line)
+                    if "error" in chunk:
+                        raise OllamaResponseError(chunk["error"])
+                    yield chunk
+            except requests.Timeout as exc:
+                raise OllamaTimeout(f"Ollama stopped sending for {settings.OLLAMA_READ_TIMEOUT:g}s") from exc
+            except (requests.RequestException, ValueError) as exc:
+                raise OllamaUnavailable("The connection to Ollama broke off in the middle of a reply") from exc
+
+
+def _error_from(response):
+    try:
+        message = response.json().get("error") or response.text
+    except ValueError:
+        message = response.text.strip() or response.reason
+    kind = ModelNotFound if response.status_code == 404 else OllamaResponseError
+    return kind(message, status_code=response.status_code)

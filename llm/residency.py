@@ -1,0 +1,86 @@
+"""The single-model rule: Ollama holds at most one model in memory, whoever asks.
+
+Every path that can make Ollama load a model (the worker, /switch,
+/queue/process, the dashboard) does so inside `engine()`, a lease in the
+database, so they take turns across processes. Inside it, `ensure_loaded()`
+unloads whatever else is resident (keep_alive 0), waits until Ollama's /api/ps
+confirms it is gone, and only then loads the wanted model with the configured
+keep-alive.
+"""
+
+import time
+
+from django.conf import settings
+
+from llm import catalog, leases
+from llm.models import Lease
+from llm.ollama import ModelNotFound, OllamaError, client
+
+# How long Ollama gets to drop a model from /api/ps after being told to unload it.
+UNLOAD_CONFIRM_SECONDS = 30
+
+
+class EngineBusy(Exception):
+    """Someone else held the engine for longer than we were willing to wait."""
+
+
+def engine(wait=0.0):
+    """Hold the engine lease: yields a holder id, or None when it stayed busy."""
+    return leases.hold(Lease.ENGINE, wait=wait)
+
+
+def resident_tags():
+    return [catalog.normalize_tag(model.get("model") or model["name"]) for model in client().ps()]
+
+
+def current_model():
+    """The catalog name of the model in memory now, or None."""
+    resident = resident_tags()
+    return catalog.name_for_tag(resident[0]) if resident else None
+
+
+def ensure_loaded(tag):
+    """Make `tag` the one resident model. Call it only while holding `engine()`.
+
+    Returns True when it had to load the model (a swap or a cold start).
+    """
+    wanted = catalog.normalize_tag(tag)
+    resident = resident_tags()
+    others = [other for other in resident if other != wanted]
+    _unload(others)
+    if wanted in resident:
+        return False
+    try:
+        client().load(tag, settings.LLM_KEEP_ALIVE)
+    except ModelNotFound as exc:
+        name = catalog.name_for_tag(tag)
+        raise ModelNotFound(f"Model {name} is not installed in Ollama; pull it first", exc.status_code) from exc
+    return True
+
+
+def unload_all():
+    """Free the memory now. Call it only while holding `engine()`."""
+    resident = resident_tags()
+    _unload(resident)
+    return [catalog.name_for_tag(tag) for tag in resident]
+
+
+def switch_to(name, wait):
+    entry = catalog.get(name)
+    with engine(wait=wait) as holder:
+        if holder is None:
+            raise EngineBusy(f"Could not switch to {name}: another request held the model for over {wait:g}s")
+        ensure_loaded(entry.tag)
+
+
+def _unload(tags):
+    for tag in tags:
+        client().unload(tag)
+    deadline = time.monotonic() + UNLOAD_CONFIRM_SECONDS
+    while tags:
+        still = set(tags) & set(resident_tags())
+        if not still:
+            return
+        if time.monotonic() >= deadline:
+            raise OllamaError(f"Ollama still holds {', '.join(sorted(still))} in memory after being told to unload it")
+        time.sleep(settings.LLM_POLL_SECONDS)

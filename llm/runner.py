@@ -1,0 +1,92 @@
+"""Running queued generations, strictly one at a time.
+
+The worker's task and /queue/process both call `drain()`. Each generation is
+claimed and run inside the engine lease, so two processes never run two
+generations at once, and the atomic claim means no request is ever run by both.
+"""
+
+import logging
+import time
+
+from django.conf import settings
+
+from llm import catalog, residency, scheduling
+from llm.models import GenerationRequest
+from llm.ollama import OllamaError, client
+
+log = logging.getLogger(__name__)
+
+
+class GenerationTimeout(OllamaError):
+    pass
+
+
+def drain(max_iterations=None, lease_wait=0.0):
+    """Run waiting requests until none is left (or `max_iterations` ran).
+
+    Returns how many this call ran. When another process holds the engine it
+    returns at once: that holder drains the queue, and looks for new requests
+    only after releasing the lease, so a request stored meanwhile is not missed.
+    """
+    processed = 0
+    while max_iterations is None or processed < max_iterations:
+        if not GenerationRequest.objects.waiting().exists():
+            break
+        with residency.engine(wait=lease_wait) as holder:
+            if holder is None:
+                break
+            request = _claim_next(holder)
+            if request is not None:
+                execute(request)
+                processed += 1
+    return processed
+
+
+def _claim_next(holder):
+    # Another process can claim between our pick and our claim; pick again then.
+    while (request := scheduling.next_request()) is not None:
+        if request.claim(holder):
+            return request
+    return None
+
+
+def execute(request):
+    """Load the model if need be and generate; the request ends done or failed."""
+    log.info("Running %s on %s", request.request_id, request.model)
+    try:
+        entry = catalog.get(request.model)
+        residency.ensure_loaded(entry.tag)
+        text, final = _generate(entry.tag, request)
+    except (OllamaError, catalog.UnknownModel) as exc:
+        log.warning("%s failed: %s", request.request_id, exc)
+        request.fail(_describe(exc))
+        return
+    except Exception:
+        log.exception("%s failed unexpectedly", request.request_id)
+        request.fail("Internal error in the worker")
+        raise
+    request.finish(text, final)
+
+
+def _generate(tag, request):
+    payload = {
+        "model": tag,
+        "prompt": request.prompt,
+        "options": request.options,
+        "keep_alive": settings.LLM_KEEP_ALIVE,
+    }
+    deadline = time.monotonic() + settings.LLM_GENERATION_TIMEOUT
+    parts = []
+    for chunk in client().generate(payload):
+        parts.append(chunk.get("response") or "")
+        if chunk.get("done"):
+            return "".join(parts), chunk
+        if time.monotonic() > deadline:
+            raise GenerationTimeout(f"Generation ran past LLM_GENERATION_TIMEOUT ({settings.LLM_GENERATION_TIMEOUT}s)")
+    raise OllamaError("Ollama ended the reply before the generation was done")
+
+
+def _describe(exc):
+    if isinstance(exc, catalog.UnknownModel):
+        return f"Model {exc} is not in the catalog"
+    return str(exc)

@@ -1,0 +1,240 @@
+"""Settings for the LLM gateway.
+
+Every knob is an environment variable with a default that runs on a fresh machine
+(SQLite, an Ollama on localhost). `.env.example` lists them all.
+"""
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name, default):
+    value = os.getenv(name)
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
+
+
+def envnumber(name, default, kind=int, minimum=None):
+    value = os.getenv(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = kind(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a {kind.__name__}, not {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}")
+    return number
+
+
+def envlist(name, default):
+    value = os.getenv(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+# Where the SQLite database and the generated secret key live.
+DATA_DIR = Path(os.getenv("LLM_DATA_DIR", BASE_DIR / "var"))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key():
+    """DJANGO_SECRET_KEY, else one generated once and kept in DATA_DIR.
+
+    A key that changes at every start would log everybody out of the dashboard,
+    and a key in the repository would not be secret.
+    """
+    if key := os.getenv("DJANGO_SECRET_KEY"):
+        return key
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = envbool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_q",
+    "llm",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "llmsite.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "llmsite.wsgi.application"
+
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}",
+        conn_max_age=envnumber("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server's threads and the worker write to one file at once: WAL lets
+    # readers go on during a write, IMMEDIATE makes a transaction take the write
+    # lock up front (no "database is locked" half-way), and the timeout lets a
+    # writer queue behind another instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.getenv("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(os.getenv("STATIC_ROOT", BASE_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Serve straight from the app and project folders too, so `runserver` and a
+# checkout without `collectstatic` still show a styled dashboard.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["llm.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["llm.api.authentication.HasApiToken"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "llm.api.exceptions.handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# --- The gateway -------------------------------------------------------------
+
+OLLAMA_HOST = os.getenv("OLLAMA_HOST", "http://127.0.0.1:11434").rstrip("/")
+if "://" not in OLLAMA_HOST:
+    # Ollama's own clients accept "host:port" in OLLAMA_HOST; so do we.
+    OLLAMA_HOST = f"http://{OLLAMA_HOST}"
+
+# A bootstrap API token, for a box set up without the admin.
+LLM_SERVICE_TOKEN = os.getenv("LLM_SERVICE_TOKEN", "")
+
+# The models clients may ask for. JSON: {"name": {"tag": "ollama-tag", "description": "..."}}
+# given inline or as a path to a file. Unset: the six models of the seed contract.
+LLM_CATALOG = os.getenv("LLM_CATALOG", "")
+if LLM_CATALOG and not LLM_CATALOG.lstrip().startswith("{"):
+    LLM_CATALOG = Path(LLM_CATALOG).read_text()
+LLM_CATALOG = json.loads(LLM_CATALOG) if LLM_CATALOG else None
+
+# How long a model stays loaded after its last use (Ollama's keep_alive).
+LLM_KEEP_ALIVE = os.getenv("LLM_KEEP_ALIVE", "5m")
+# How long POST /generate and /pull wait for the answer before replying 202.
+LLM_GENERATE_WAIT_SECONDS = envnumber("LLM_GENERATE_WAIT_SECONDS", 120.0, float, minimum=0)
+LLM_PULL_WAIT_SECONDS = envnumber("LLM_PULL_WAIT_SECONDS", 300.0, float, minimum=0)
+# Timeouts on the HTTP calls to Ollama: connecting, and the gap between two chunks
+# of a reply (a model that loads slowly sends nothing for a while).
+OLLAMA_CONNECT_TIMEOUT = envnumber("OLLAMA_CONNECT_TIMEOUT", 5.0, float, minimum=0.1)
+OLLAMA_READ_TIMEOUT = envnumber("OLLAMA_READ_TIMEOUT", 300.0, float, minimum=1)
+# The longest one generation may run, start to end.
+LLM_GENERATION_TIMEOUT = envnumber("LLM_GENERATION_TIMEOUT", 900, int, minimum=10)
+# The longest one pull may run.
+LLM_PULL_TIMEOUT = envnumber("LLM_PULL_TIMEOUT", 6 * 3600, int, minimum=60)
+# The database lease that makes loading and generating one-at-a-time across
+# processes: how long it lasts without renewal (its holder renews it every third).
+LLM_LEASE_SECONDS = envnumber("LLM_LEASE_SECONDS", 30.0, float, minimum=1)
+# How often a waiting web request looks at the database for its result.
+LLM_POLL_SECONDS = envnumber("LLM_POLL_SECONDS", 0.05, float, minimum=0.001)
+
+# One cluster over the ORM broker. Two worker processes, but generations run one
+# at a time: each task takes a database lease first (llm/residency.py), and a
+# task that finds it taken returns at once because the holder drains the queue.
+# The second process lets a pull run beside a generation without holding it up.
+_LONGEST_TASK = max(LLM_GENERATION_TIMEOUT, LLM_PULL_TIMEOUT)
+Q_CLUSTER = {
+    "name": "llm",
+    "orm": "default",
+    "workers": 2,
+    "recycle": 500,
+    # django-q2 hands a task out again after `retry` seconds if it was not
+    # acknowledged, so `timeout` must stay below it or a long task runs twice.
+    "timeout": _LONGEST_TASK + 60,
+    "retry": _LONGEST_TASK + 120,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "save_limit": 100,
+    "catch_up": False,
+    "poll": envnumber("Q_POLL_SECONDS", 0.2, float, minimum=0.001),
+    "label": "Worker tasks",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Never log request bodies or headers: they carry tokens and prompts.
+        "django.request": {"level": "ERROR"},
+    },
+}

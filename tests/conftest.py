@@ -1,0 +1,66 @@
+"""Named fixtures for the whole suite.
+
+Unit tests talk to the API through DRF's test client, with a real Ollama
+stand-in process behind it; `inline_worker` runs the worker's task in the test
+itself. End-to-end tests (tests/e2e) start the real processes instead.
+"""
+
+import pytest
+from rest_framework.test import APIClient
+
+from llm import runner, tasks
+from llm.models import ApiToken
+from tests.support.standin import Standin
+
+
+@pytest.fixture(scope="session")
+def standin_process():
+    with Standin.start(load_seconds=0.05, token_seconds=0.002, pull_seconds=0.3) as process:
+        yield process
+
+
+@pytest.fixture
+def standin(standin_process, settings):
+    """The stand-in, reset, with the gateway pointed at it."""
+    standin_process.configure(faults={}, load_seconds=0.05, token_seconds=0.002, pull_seconds=0.3, ram_mb=4096)
+    standin_process.reset(state=True)
+    settings.OLLAMA_HOST = standin_process.url
+    return standin_process
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", password="wonderland")
+
+
+@pytest.fixture
+def alice_token(alice):
+    """Alice's token and its raw key."""
+    return ApiToken.issue("alice's script", owner=alice)
+
+
+@pytest.fixture
+def api(alice_token):
+    """An API client that sends Alice's key."""
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=alice_token[1])
+    return client
+
+
+@pytest.fixture
+def anonymous_api():
+    return APIClient()
+
+
+@pytest.fixture
+def inline_worker(monkeypatch):
+    """Run queued work in the test's own thread, as the worker would, when woken."""
+    monkeypatch.setattr(tasks, "wake_generation_worker", lambda: runner.drain())
+    monkeypatch.setattr(tasks, "wake_pull_worker", lambda: tasks.run_pulls())
+
+
+@pytest.fixture
+def idle_worker(monkeypatch):
+    """A worker that never wakes: requests stay queued."""
+    monkeypatch.setattr(tasks, "wake_generation_worker", lambda: None)
+    monkeypatch.setattr(tasks, "wake_pull_worker", lambda: None)
