@@ -288,8 +288,13 @@ class ModelPull(models.Model):
         )
 
     def finish(self):
-        self.completed_bytes = self.total_bytes
-        self._end(self.Status.DONE, detail="success", completed_bytes=self.total_bytes)
+        self._end(
+            self.Status.DONE,
+            detail="success",
+            layers=self.layers,
+            completed_bytes=self.total_bytes,
+            total_bytes=self.total_bytes,
+        )
 
     def fail(self, reason):
         self._end(self.Status.FAILED, error=str(reason))

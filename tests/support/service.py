@@ -1,0 +1,175 @@
+"""The gateway as the Procfile runs it (gunicorn + qcluster), on a database of its own.
+
+    with Service.start(standin) as service:
+        service.post("/generate", {"model": ..., "prompt": ...})
+
+On SQLite the database is a file in a temporary folder; when DATABASE_URL
+points at PostgreSQL, a fresh database is created on that server and dropped
+afterwards. The processes only share that database and the stand-in with the
+test: everything else goes over HTTP, as for any client.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+API = "/api/v1/llm"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def poll(condition, timeout, interval=0.05, message="condition"):
+    """Call `condition` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"Timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+class Database:
+    """A database for one Service: a temporary SQLite file, or a new PostgreSQL database."""
+
+    def __init__(self, folder):
+        base = os.environ.get("DATABASE_URL", "")
+        self.postgres = base.startswith(("postgres://", "postgresql://"))
+        if self.postgres:
+            self.name = f"llm_e2e_{secrets.token_hex(4)}"
+            self.admin_url = base
+            self.url = urlunparse(urlparse(base)._replace(path=f"/{self.name}"))
+            self._execute(f'CREATE DATABASE "{self.name}"')
+        else:
+            self.url = f"sqlite:///{folder}/e2e.sqlite3"
+
+    def drop(self):
+        if self.postgres:
+            self._execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def _execute(self, sql):
+        import psycopg
+
+        with psycopg.connect(self.admin_url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+            conn.execute(sql)
+
+
+class Service:
+    def __init__(self, standin, env=None, web_threads=32):
+        self.standin = standin
+        self.folder = Path(tempfile.mkdtemp(prefix="llm-e2e-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.token = "e2e-" + secrets.token_urlsafe(16)
+        self.database = Database(self.folder)
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": self.database.url,
+            "OLLAMA_HOST": standin.url,
+            "LLM_SERVICE_TOKEN": self.token,
+            "LLM_DATA_DIR": str(self.folder),
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+            "WEB_BIND": f"127.0.0.1:{self.port}",
+            "WEB_THREADS": str(web_threads),
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.session = requests.Session()
+        self.session.headers["X-API-Key"] = self.token
+        self.web = self.worker = None
+
+    @classmethod
+    def start(cls, standin, **kwargs):
+        service = cls(standin, **kwargs)
+        try:
+            service._run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"])
+            service.web = service._spawn("web", [sys.executable, "-m", "gunicorn", "llmsite.wsgi", "-c", "python:llmsite.gunicorn"])
+            service.start_worker()
+            poll(service._answers, 30, message=f"the web server at {service.url}\n{service.logs()}")
+        except BaseException:
+            service.stop()
+            raise
+        return service
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    # -- processes ------------------------------------------------------------
+
+    def start_worker(self):
+        self.worker = self._spawn("worker", [sys.executable, "manage.py", "qcluster"])
+
+    def kill_worker(self, sig=signal.SIGKILL):
+        """Signal the whole qcluster process group (sentinel, pusher, workers) and reap it."""
+        os.killpg(self.worker.pid, sig)
+        self.worker.wait(timeout=60)
+
+    def stop(self):
+        for process in (self.worker, self.web):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+        self.session.close()
+        self.database.drop()
+
+    def logs(self):
+        return "\n".join(
+            f"--- {path.name} ---\n{path.read_text(errors='replace')[-6000:]}" for path in sorted(self.folder.glob("*.log"))
+        )
+
+    def _spawn(self, name, argv):
+        log = open(self.folder / f"{name}.log", "ab")
+        return subprocess.Popen(
+            argv, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def _run(self, argv):
+        subprocess.run(argv, cwd=REPO_ROOT, env=self.env, check=True, capture_output=True)
+
+    def _answers(self):
+        try:
+            return self.session.get(self.url + API + "/models", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    # -- HTTP -----------------------------------------------------------------
+
+    def get(self, path, **kwargs):
+        kwargs.setdefault("timeout", 60)
+        return self.session.get(self.url + API + path, **kwargs)
+
+    def post(self, path, body=None, **kwargs):
+        kwargs.setdefault("timeout", 120)
+        return self.session.post(self.url + API + path, json=body, **kwargs)
+
+    def wait_until_finished(self, request_id, timeout=60):
+        def finished():
+            body = self.get(f"/requests/{request_id}").json()
+            return body if body["status"] not in ("queued", "running") else None
+
+        return poll(finished, timeout, message=f"{request_id} to finish\n{self.logs()}")
