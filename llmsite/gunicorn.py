@@ -20,3 +20,6 @@ accesslog = "-"
 # The query string can carry nothing secret here (tokens travel in headers), but
 # keep the log line short: method, path, status, size, time.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# Gunicorn 27's control socket lives in $HOME and is not needed here; two servers
+# on one box would fight over it.
+control_socket_disable = True

@@ -22,8 +22,8 @@ def standin_process():
 @pytest.fixture
 def standin(standin_process, settings):
     """The stand-in, reset, with the gateway pointed at it."""
-    standin_process.configure(faults={}, load_seconds=0.05, token_seconds=0.002, pull_seconds=0.3, ram_mb=4096)
     standin_process.reset(state=True)
+    standin_process.configure(faults={}, load_seconds=0.05, token_seconds=0.002, pull_seconds=0.3, ram_mb=4096)
     settings.OLLAMA_HOST = standin_process.url
     return standin_process
 

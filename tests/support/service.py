@@ -127,7 +127,9 @@ class Service:
     def stop(self):
         for process in (self.worker, self.web):
             if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                # The leader only: it stops its own children in order (qcluster's
+                # children signalled directly leave its sentinel waiting).
+                process.send_signal(signal.SIGTERM)
                 try:
                     process.wait(timeout=20)
                 except subprocess.TimeoutExpired:

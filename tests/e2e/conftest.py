@@ -1,0 +1,43 @@
+import pytest
+
+from tests.support.service import Service
+from tests.support.standin import Standin
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def e2e_standin():
+    with Standin.start(load_seconds=0.1, token_seconds=0.005, pull_seconds=0.5) as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def service(e2e_standin):
+    """gunicorn + qcluster as the Procfile runs them, on a database of their own."""
+    with Service.start(e2e_standin) as running:
+        yield running
+
+
+@pytest.fixture
+def standin(e2e_standin, service):
+    """The stand-in, reset between tests (models unloaded, counters at zero)."""
+    e2e_standin.reset(state=True)
+    e2e_standin.configure(faults={}, load_seconds=0.1, token_seconds=0.005, pull_seconds=0.5, ram_mb=4096)
+    return e2e_standin
+
+
+@pytest.fixture(autouse=True)
+def _print_logs_on_failure(request, service):
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print(service.logs())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.rep_call = report
+    return report
