@@ -280,7 +280,8 @@ class ModelPull(models.Model):
             self.total_bytes = sum(total for _, total in self.layers.values())
 
     def save_progress(self):
-        ModelPull.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(
+        """Store the totals; False when the pull is no longer running (it was cancelled)."""
+        return ModelPull.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(
             detail=self.detail,
             layers=self.layers,
             completed_bytes=self.completed_bytes,
@@ -299,11 +300,16 @@ class ModelPull(models.Model):
     def fail(self, reason):
         self._end(self.Status.FAILED, error=str(reason))
 
+    def cancel(self):
+        """Stop a pull: a queued one never starts, a running one stops at its next progress line."""
+        return self._end(self.Status.CANCELLED, error="Cancelled")
+
     def _end(self, status, **fields):
-        ModelPull.objects.filter(pk=self.pk, status__in=(self.Status.QUEUED, self.Status.RUNNING)).update(
+        ended = ModelPull.objects.filter(pk=self.pk, status__in=(self.Status.QUEUED, self.Status.RUNNING)).update(
             status=status, finished_at=timezone.now(), **fields
         )
         self.refresh_from_db()
+        return bool(ended)
 
 
 # --- Leases ---------------------------------------------------------------------

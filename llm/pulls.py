@@ -49,7 +49,9 @@ def execute(pull):
             pull.record(line)
             now = time.monotonic()
             if now - saved_at >= PROGRESS_SAVE_SECONDS:
-                pull.save_progress()
+                if not pull.save_progress():
+                    log.info("Pull of %s was cancelled", pull.model)
+                    return  # closing the stream makes Ollama stop the download
                 saved_at = now
             if now > deadline:
                 raise OllamaError(f"Pull ran past LLM_PULL_TIMEOUT ({settings.LLM_PULL_TIMEOUT}s)")

@@ -65,6 +65,14 @@ def unload_all():
     return [catalog.name_for_tag(tag) for tag in resident]
 
 
+def unload(wait):
+    """Free the model's memory now (the dashboard's Unload); returns the names unloaded."""
+    with engine(wait=wait) as holder:
+        if holder is None:
+            raise EngineBusy(f"Could not unload: another request held the model for over {wait:g}s")
+        return unload_all()
+
+
 def switch_to(name, wait):
     entry = catalog.get(name)
     with engine(wait=wait) as holder:

@@ -1,6 +1,10 @@
+import threading
+
 import pytest
 
+from llm import pulls
 from llm.models import ModelPull
+from tests.support.service import poll
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -104,3 +108,18 @@ def test_pull_progress_can_be_listed(api, standin, inline_worker):
 def test_a_missing_pull_is_404(api):
     assert api.get("/api/v1/llm/pulls/999").status_code == 404
     assert api.get("/api/v1/llm/pulls/abc").status_code == 404
+
+
+def test_a_cancelled_pull_stops_and_stays_cancelled(api, standin):
+    standin.configure(installed=[], pull_seconds=5)
+    pull = pulls.request_pull("gemma3:4b")
+    worker = threading.Thread(target=pulls.drain)
+    worker.start()
+    poll(lambda: ModelPull.objects.get(pk=pull.pk).completed_bytes > 0, 10, message="the pull to start")
+    assert ModelPull.objects.get(pk=pull.pk).cancel()
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    pull.refresh_from_db()
+    assert pull.status == "cancelled"
+    installed = [model["name"] for model in api.get("/api/v1/llm/status").json()["installed_models"]]
+    assert "gemma3:4b" not in installed

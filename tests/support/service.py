@@ -150,6 +150,14 @@ class Service:
             start_new_session=True,
         )
 
+    def manage(self, *args, env=None):
+        """Run a management command against this service's database; returns its stdout."""
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=REPO_ROOT, env={**self.env, **(env or {})},
+            check=True, capture_output=True, text=True,
+        )
+        return result.stdout
+
     def _run(self, argv):
         subprocess.run(argv, cwd=REPO_ROOT, env=self.env, check=True, capture_output=True)
 
