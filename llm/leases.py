@@ -15,6 +15,9 @@ from llm.models import Lease
 
 log = logging.getLogger(__name__)
 
+# How often a caller willing to wait tries again for a taken lease.
+RETRY_SECONDS = 0.05
+
 
 def new_holder_id():
     """Who holds a lease: readable in the admin, unique per acquisition."""
@@ -35,7 +38,7 @@ def hold(name, wait=0.0):
         if time.monotonic() >= deadline:
             yield None
             return
-        time.sleep(min(settings.LLM_POLL_SECONDS, max(deadline - time.monotonic(), 0)))
+        time.sleep(min(RETRY_SECONDS, max(deadline - time.monotonic(), 0)))
     stop = threading.Event()
     renewer = threading.Thread(target=_renew, args=(name, holder, seconds, stop), daemon=True)
     renewer.start()

@@ -8,6 +8,8 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from llm import notify
+
 # --- API tokens ----------------------------------------------------------------
 
 
@@ -40,7 +42,12 @@ class ApiTokenQuerySet(models.QuerySet):
     def _bootstrap_row(self, digest):
         token, created = self.get_or_create(
             is_bootstrap=True,
-            defaults={"name": "LLM_SERVICE_TOKEN", "key_hash": digest, "prefix": "(environment)"},
+            defaults={
+                "name": "LLM_SERVICE_TOKEN",
+                "key_hash": digest,
+                "prefix": "(environment)",
+                "role": ApiToken.Role.ADMIN,
+            },
         )
         if not created and token.key_hash != digest:
             # The variable was changed: the old value must stop working, which it
@@ -53,7 +60,12 @@ class ApiTokenQuerySet(models.QuerySet):
 class ApiToken(models.Model):
     KEY_PREFIX = "llm_"
 
+    class Role(models.TextChoices):
+        GENERATE = "generate", "generate: generate, read status and its own requests"
+        ADMIN = "admin", "admin: also pull, switch, unload and work the queue"
+
     name = models.CharField(max_length=100)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.GENERATE)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="api_tokens"
     )
@@ -63,6 +75,11 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    # Usage, added up as generations finish.
+    request_count = models.PositiveBigIntegerField(default=0)
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    generated_tokens = models.PositiveBigIntegerField(default=0)
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -87,7 +104,13 @@ class ApiToken(models.Model):
 
     @property
     def is_active(self):
-        return self.revoked_at is None
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()
+
+    @property
+    def is_admin(self):
+        return self.role == self.Role.ADMIN
 
     def revoke(self):
         self.revoked_at = timezone.now()
@@ -127,13 +150,29 @@ class GenerationRequest(models.Model):
         FAILED = "failed"
         CANCELLED = "cancelled"
 
+    class Kind(models.TextChoices):
+        GENERATE = "generate"  # Ollama's /api/generate: a prompt
+        CHAT = "chat"  # Ollama's /api/chat: messages
+
+    class Source(models.TextChoices):
+        API = "api", "our API"
+        OLLAMA = "ollama", "Ollama-compatible API"
+        OPENAI = "openai", "OpenAI-compatible API"
+        DASHBOARD = "dashboard"
+
     UNFINISHED = (Status.QUEUED, Status.RUNNING)
 
     request_id = models.CharField(max_length=40, unique=True, default=new_request_id, editable=False)
     token = models.ForeignKey(ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.GENERATE)
     model = models.CharField(max_length=200, help_text="The catalog name the client asked for.")
-    prompt = models.TextField()
+    prompt = models.TextField(blank=True)
+    messages = models.JSONField(null=True, blank=True, help_text="For chat: Ollama's messages.")
     options = models.JSONField(default=dict, blank=True, help_text="Ollama options, max_tokens already mapped.")
+    extra = models.JSONField(
+        default=dict, blank=True, help_text="Other Ollama request fields passed through (system, format, ...)."
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     response = models.TextField(blank=True)
     error = models.TextField(blank=True)
@@ -142,6 +181,7 @@ class GenerationRequest(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    not_before = models.DateTimeField(null=True, blank=True, help_text="Waiting to retry until then.")
     worker = models.CharField(max_length=200, blank=True, help_text="Who ran it last (host:pid:...).")
     # Ollama's own figures for the generation; durations in nanoseconds.
     prompt_eval_count = models.PositiveIntegerField(null=True, blank=True)
@@ -193,7 +233,18 @@ class GenerationRequest(models.Model):
         self._end(self.Status.FAILED, error=str(reason))
 
     def cancel(self, reason="Cancelled"):
+        """Cancel a waiting or running request; a running one stops at its next checkpoint."""
         return self._end(self.Status.CANCELLED, error=reason, only_from=self.UNFINISHED)
+
+    def save_partial(self, text):
+        """Store the text generated so far and wake whoever streams it.
+
+        False when the request is no longer running: it was cancelled, and the
+        worker should stop generating.
+        """
+        saved = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(response=text)
+        notify.notify(notify.request_channel(self.request_id))
+        return bool(saved)
 
     def _end(self, status, only_from=(Status.RUNNING,), **fields):
         """Move to a final status unless the request already left `only_from`.
@@ -204,6 +255,8 @@ class GenerationRequest(models.Model):
         fields.update(status=status, finished_at=timezone.now())
         ended = GenerationRequest.objects.filter(pk=self.pk, status__in=only_from).update(**fields)
         self.refresh_from_db()
+        if ended:
+            notify.notify(notify.request_channel(self.request_id))
         return bool(ended)
 
     @property
@@ -360,3 +413,24 @@ class Lease(models.Model):
     def current_holder(cls, name):
         lease = cls.objects.filter(name=name, expires_at__gte=timezone.now()).exclude(holder="").first()
         return lease.holder if lease else None
+
+
+# --- Audit ----------------------------------------------------------------------
+
+
+class AuditEntry(models.Model):
+    """Who did what to the service: switches, pulls, unloads, queue clears, token changes."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    token = models.ForeignKey(ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=40)
+    target = models.CharField(max_length=200, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.target}"

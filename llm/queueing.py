@@ -1,12 +1,12 @@
 """What the web side does with the queue: store work, wake the worker, wait for results."""
 
 import time
+from contextlib import nullcontext
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from llm import pulls, tasks
+from llm import notify, pulls, tasks
 from llm.models import GenerationRequest
 
 
@@ -29,20 +29,30 @@ def nothing_ahead():
     return not GenerationRequest.objects.unfinished().exists()
 
 
-def wait_for(records, timeout):
-    """Poll until every record is finished or `timeout` seconds pass; returns them refreshed."""
+def wait_for(records, timeout, channel=None):
+    """Wait until every record is finished or `timeout` seconds pass; returns them refreshed.
+
+    With a notify `channel`, a wake-up ends each pause at once; without one, or
+    when a wake-up is lost, it looks again every LLM_POLL_SECONDS.
+    """
     deadline = time.monotonic() + timeout
-    while True:
-        for record in records:
-            if not record.is_finished:
-                record.refresh_from_db()
-        if all(record.is_finished for record in records) or time.monotonic() >= deadline:
-            return records
-        time.sleep(settings.LLM_POLL_SECONDS)
+    with notify.listen(channel) if channel else nullcontext() as listener:
+        while True:
+            for record in records:
+                if not record.is_finished:
+                    record.refresh_from_db()
+            remaining = deadline - time.monotonic()
+            if all(record.is_finished for record in records) or remaining <= 0:
+                return records
+            pause = min(settings.LLM_POLL_SECONDS, remaining)
+            listener.wait(pause) if listener else time.sleep(pause)
+
+
+def wait_for_generation(generation, timeout):
+    return wait_for([generation], timeout, channel=notify.request_channel(generation.request_id))[0]
 
 
 def clear_waiting():
     """Cancel every request not yet started; the running one goes on. Returns how many."""
-    return GenerationRequest.objects.waiting().update(
-        status=GenerationRequest.Status.CANCELLED, finished_at=timezone.now(), error="Cleared from the queue"
-    )
+    waiting = list(GenerationRequest.objects.waiting())
+    return sum(request.cancel("Cleared from the queue") for request in waiting)

@@ -16,8 +16,10 @@ from llm import catalog, leases
 from llm.models import Lease
 from llm.ollama import ModelNotFound, OllamaError, client
 
-# How long Ollama gets to drop a model from /api/ps after being told to unload it.
+# How long Ollama gets to drop a model from /api/ps after being told to unload it,
+# and how often we look.
 UNLOAD_CONFIRM_SECONDS = 30
+UNLOAD_POLL_SECONDS = 0.05
 
 
 class EngineBusy(Exception):
@@ -91,4 +93,4 @@ def _unload(tags):
             return
         if time.monotonic() >= deadline:
             raise OllamaError(f"Ollama still holds {', '.join(sorted(still))} in memory after being told to unload it")
-        time.sleep(settings.LLM_POLL_SECONDS)
+        time.sleep(UNLOAD_POLL_SECONDS)

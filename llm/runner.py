@@ -7,6 +7,7 @@ generations at once, and the atomic claim means no request is ever run by both.
 
 import logging
 import time
+from contextlib import closing
 
 from django.conf import settings
 
@@ -51,12 +52,15 @@ def _claim_next(holder):
 
 
 def execute(request):
-    """Load the model if need be and generate; the request ends done or failed."""
+    """Load the model if need be and generate; the request ends done, failed or cancelled."""
     log.info("Running %s on %s", request.request_id, request.model)
     try:
         entry = catalog.get(request.model)
         residency.ensure_loaded(entry.tag)
         text, final = _generate(entry.tag, request)
+    except Cancelled:
+        log.info("%s was cancelled while running", request.request_id)
+        return
     except (OllamaError, catalog.UnknownModel) as exc:
         log.warning("%s failed: %s", request.request_id, exc)
         request.fail(_describe(exc))
@@ -68,21 +72,46 @@ def execute(request):
     request.finish(text, final)
 
 
+class Cancelled(Exception):
+    pass
+
+
+def ollama_payload(request, tag):
+    """The body Ollama gets: the client's own fields, but our model tag and keep-alive
+    (a client may not pin a model in memory past the gateway's policy)."""
+    payload = {**request.extra, "model": tag, "options": request.options, "keep_alive": settings.LLM_KEEP_ALIVE}
+    if request.kind == GenerationRequest.Kind.CHAT:
+        payload["messages"] = request.messages or []
+    else:
+        payload["prompt"] = request.prompt
+    return payload
+
+
 def _generate(tag, request):
-    payload = {
-        "model": tag,
-        "prompt": request.prompt,
-        "options": request.options,
-        "keep_alive": settings.LLM_KEEP_ALIVE,
-    }
+    """Stream from Ollama; store the text so far every LLM_STREAM_FLUSH_SECONDS.
+
+    Each store wakes the clients streaming this request and tells us whether it
+    was cancelled meanwhile; leaving the loop closes the connection, which makes
+    Ollama stop generating.
+    """
+    chat = request.kind == GenerationRequest.Kind.CHAT
+    payload = ollama_payload(request, tag)
     deadline = time.monotonic() + settings.LLM_GENERATION_TIMEOUT
-    parts = []
-    for chunk in client().generate(payload):
-        parts.append(chunk.get("response") or "")
-        if chunk.get("done"):
-            return "".join(parts), chunk
-        if time.monotonic() > deadline:
-            raise GenerationTimeout(f"Generation ran past LLM_GENERATION_TIMEOUT ({settings.LLM_GENERATION_TIMEOUT}s)")
+    parts, flushed_at = [], None
+    with closing(client().chat(payload) if chat else client().generate(payload)) as chunks:
+        for chunk in chunks:
+            parts.append((chunk.get("message") or {}).get("content", "") if chat else chunk.get("response") or "")
+            if chunk.get("done"):
+                return "".join(parts), chunk
+            now = time.monotonic()
+            if now > deadline:
+                raise GenerationTimeout(
+                    f"Generation ran past LLM_GENERATION_TIMEOUT ({settings.LLM_GENERATION_TIMEOUT}s)"
+                )
+            if flushed_at is None or now - flushed_at >= settings.LLM_STREAM_FLUSH_SECONDS:
+                if not request.save_partial("".join(parts)):
+                    raise Cancelled()
+                flushed_at = now
     raise OllamaError("Ollama ended the reply before the generation was done")
 
 

@@ -202,8 +202,15 @@ LLM_PULL_TIMEOUT = envnumber("LLM_PULL_TIMEOUT", 6 * 3600, int, minimum=60)
 # The database lease that makes loading and generating one-at-a-time across
 # processes: how long it lasts without renewal (its holder renews it every third).
 LLM_LEASE_SECONDS = envnumber("LLM_LEASE_SECONDS", 30.0, float, minimum=1)
-# How often a waiting web request looks at the database for its result.
-LLM_POLL_SECONDS = envnumber("LLM_POLL_SECONDS", 0.05, float, minimum=0.001)
+# How often a waiting web request looks at the database for its result when no
+# wake-up came (wake-ups make it answer at once; this is the safety net).
+LLM_POLL_SECONDS = envnumber("LLM_POLL_SECONDS", 0.5, float, minimum=0.001)
+# While generating, the worker stores the text so far this often, for streaming
+# clients to read (and to notice a cancel).
+LLM_STREAM_FLUSH_SECONDS = envnumber("LLM_STREAM_FLUSH_SECONDS", 0.05, float, minimum=0)
+# Unix sockets for wake-ups between the web server and the worker (llm/notify.py).
+# Socket paths must stay under 108 bytes, so keep this folder's path short.
+LLM_RUN_DIR = Path(os.getenv("LLM_RUN_DIR", DATA_DIR / "run"))
 
 # One cluster over the ORM broker. Two worker processes, but generations run one
 # at a time: each task takes a database lease first (llm/residency.py), and a

@@ -20,7 +20,7 @@ class GenerateViewSet(viewsets.ViewSet):
         wait = queueing.nothing_ahead() if data["wait"] is None else data["wait"]
         generation = queueing.submit_generation(request.auth, data["model"], data["prompt"], data["options"])
         if wait:
-            queueing.wait_for([generation], settings.LLM_GENERATE_WAIT_SECONDS)
+            queueing.wait_for_generation(generation, settings.LLM_GENERATE_WAIT_SECONDS)
         return _generation_response(generation)
 
 
