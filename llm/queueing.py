@@ -10,9 +10,12 @@ from llm import notify, pulls, tasks
 from llm.models import GenerationRequest
 
 
-def submit_generation(token, model, prompt, options):
+def submit_generation(token, model, prompt="", options=None, **fields):
+    """Store a generation and wake the worker. `fields`: kind, messages, extra, source."""
     with transaction.atomic():
-        request = GenerationRequest.objects.create(token=token, model=model, prompt=prompt, options=options)
+        request = GenerationRequest.objects.create(
+            token=token, model=model, prompt=prompt, options=options or {}, **fields
+        )
         # Wake the worker only once the row is visible to it.
         transaction.on_commit(tasks.wake_generation_worker)
     return request

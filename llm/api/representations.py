@@ -1,6 +1,8 @@
 """The JSON bodies of the API's success forms."""
 
-from llm import scheduling
+import json
+
+from llm import scheduling, streaming
 from llm.models import GenerationRequest
 
 
@@ -84,3 +86,26 @@ def pull_outcome(pull):
 
 def progress_url(pull):
     return f"/api/v1/llm/pulls/{pull.pk}"
+
+
+def generation_stream(generation):
+    """Newline-delimited JSON, like Ollama's stream: where the request waits, then its
+    text as it is produced, then a last line with done=true (or the error shape)."""
+    for event in streaming.follow(generation):
+        yield json.dumps(_stream_line(generation, event)) + "\n"
+
+
+def _stream_line(generation, event):
+    line = {"request_id": generation.request_id, "model": generation.model, "done": False}
+    if event.kind == "queued":
+        return dict(line, status="queued", queue_position=event.position, queue_length=scheduling.queue_length())
+    if event.kind in ("text", "heartbeat"):
+        return dict(line, response=event.text)
+    if generation.status == GenerationRequest.Status.DONE:
+        counters = {name: getattr(generation, name) for name in generation.OLLAMA_COUNTERS}
+        return dict(line, success=True, response="", done=True, done_reason=generation.done_reason, **counters)
+    error, message = {
+        GenerationRequest.Status.FAILED: ("Bad Gateway", f"Generation {generation.request_id} failed: {generation.error}"),
+        GenerationRequest.Status.CANCELLED: ("Conflict", f"Request {generation.request_id} was cancelled"),
+    }[generation.status]
+    return dict(line, success=False, error=error, message=message, done=True)

@@ -86,6 +86,7 @@ class GenerateSerializer(serializers.Serializer):
     prompt = serializers.CharField(trim_whitespace=False)
     options = OptionsSerializer(required=False, default=dict)
     wait = serializers.BooleanField(required=False, allow_null=True, default=None)
+    stream = serializers.BooleanField(required=False, default=False)
 
     def to_internal_value(self, data):
         if isinstance(data, dict) and (not data.get("model") or not data.get("prompt")):

@@ -1,6 +1,7 @@
 """The seed API under /api/v1/llm/. Each view validates, calls one module, responds."""
 
 from django.conf import settings
+from django.http import StreamingHttpResponse
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -19,6 +20,8 @@ class GenerateViewSet(viewsets.ViewSet):
         data = _validated(GenerateSerializer, request)
         wait = queueing.nothing_ahead() if data["wait"] is None else data["wait"]
         generation = queueing.submit_generation(request.auth, data["model"], data["prompt"], data["options"])
+        if data["stream"]:
+            return StreamingHttpResponse(shapes.generation_stream(generation), content_type="application/x-ndjson")
         if wait:
             queueing.wait_for_generation(generation, settings.LLM_GENERATE_WAIT_SECONDS)
         return _generation_response(generation)
@@ -28,10 +31,21 @@ class RequestViewSet(viewsets.ViewSet):
     lookup_field = "request_id"
 
     def retrieve(self, request, request_id=None):
+        generation = self._get(request_id)
+        return Response(shapes.generation_detail(generation))
+
+    def destroy(self, request, request_id=None):
+        """Cancel: a queued request never runs; a running one stops at the worker's next flush."""
+        generation = self._get(request_id)
+        if not generation.cancel("Cancelled by the client"):
+            raise Conflict(f"Request {request_id} has already ended ({generation.status})")
+        return Response({"success": True, "request_id": request_id, "status": generation.status})
+
+    def _get(self, request_id):
         generation = GenerationRequest.objects.filter(request_id=request_id).first()
         if generation is None:
             raise NotFound(f"No request with id {request_id}")
-        return Response(shapes.generation_detail(generation))
+        return generation
 
 
 class StatusViewSet(viewsets.ViewSet):
