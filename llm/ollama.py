@@ -58,6 +58,10 @@ class Client:
     def version(self):
         return self._call("GET", "/api/version")["version"]
 
+    def standin(self):
+        """The project's Ollama stand-in names its backend in a header ("echo" or "llama"); Ollama: None."""
+        return self._send("GET", "/api/version", None).headers.get("X-Ollama-Standin")
+
     def tags(self):
         """Installed models, as Ollama lists them."""
         return self._call("GET", "/api/tags").get("models") or []

@@ -22,10 +22,12 @@ def report():
         "is_processing": GenerationRequest.objects.running().exists(),
         "available_models": catalog.names(),
         "installed_models": [],
+        "ollama_standin": None,  # "echo" or "llama" when the project's stand-in plays Ollama
     }
     try:
         body["current_model"] = residency.current_model()
         body["installed_models"] = installed_models()
+        body["ollama_standin"] = client().standin()
     except OllamaError as exc:
         body["ollama_running"] = False
         body["ollama_error"] = str(exc)

@@ -204,36 +204,51 @@ def _produce(h, faults, spec: ModelSpec, chat: bool, req: dict, payload, options
     eval_start = time.monotonic()
     prompt_eval_ns = max(int((eval_start - started) * 1e9) - load_ns, 1)
     text, tokens, reason, lines = "", [], "stop", 0
+    stats: dict = {}  # real counters from the backend (llama mode)
     if stream:
         h.start_stream()
-    for token in backend.tokens(spec.name, payload, options):
-        if 0 <= cap <= len(tokens):
-            reason = "length"
-            break
-        if drop is not None and not stream and len(tokens) >= drop:
-            break  # "crash" mid-generation: closed below without an answer
-        time.sleep(token_seconds)
-        token, stopped = _cut_at_stop(text, token, stops)
-        if token:
-            tokens.append(token)
-            text += token
-            if stream:
-                if drop is not None and lines >= drop:
-                    h.abort()
-                    return
-                h.stream_line({**reply(token), "done": False})
-                lines += 1
-        if stopped:
-            break
+    produced = backend.tokens(spec.name, payload, options, system=req.get("system"), raw=bool(req.get("raw")),
+                              stats=stats)
+    try:
+        while True:
+            if 0 <= cap <= len(tokens):  # checked before asking for one more token, like Ollama
+                reason = "length"
+                break
+            token = next(produced, None)
+            if token is None:
+                break
+            if drop is not None and not stream and len(tokens) >= drop:
+                break  # "crash" mid-generation: closed below without an answer
+            if token_seconds > 0:
+                time.sleep(token_seconds)
+            token, stopped = _cut_at_stop(text, token, stops)
+            if token:
+                tokens.append(token)
+                text += token
+                if stream:
+                    if drop is not None and lines >= drop:
+                        h.abort()
+                        return
+                    h.stream_line({**reply(token), "done": False})
+                    lines += 1
+            if stopped:
+                break
+    finally:
+        getattr(produced, "close", lambda: None)()  # stop a real generation now, not at garbage collection
+        if stream:
+            state.count_streamed(prompt_text(payload), lines)
     eval_ns = max(int((time.monotonic() - eval_start) * 1e9), 1)
+    if "prompt_eval_duration" in stats:  # the backend evaluated the prompt inside the loop above
+        prompt_eval_ns = stats["prompt_eval_duration"]
+        eval_ns = max(eval_ns - prompt_eval_ns, 1)
 
     final = {**reply("" if stream else text), "done": True, "done_reason": reason}
     if not chat and not req.get("raw"):
-        final["context"] = [token_id(w) for w in payload.split()] + [token_id(t) for t in tokens]
+        final["context"] = stats.get("context") or [token_id(w) for w in payload.split()] + [token_id(t) for t in tokens]
     final.update({
         "total_duration": int((time.monotonic() - started) * 1e9),
         "load_duration": load_ns,
-        "prompt_eval_count": backend.count_prompt_tokens(spec.name, payload),
+        "prompt_eval_count": stats.get("prompt_eval_count") or backend.count_prompt_tokens(spec.name, payload),
         "prompt_eval_duration": prompt_eval_ns,
         "eval_count": len(tokens),
         "eval_duration": eval_ns,

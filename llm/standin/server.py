@@ -68,6 +68,8 @@ class Handler(BaseHTTPRequestHandler):
         self.log_request(code)
         self.send_response_only(code, message)
         self.send_header("Date", self.date_time_string())
+        # Not Ollama's: tells a client (the gateway's /status) which stand-in backend answers.
+        self.send_header("X-Ollama-Standin", self.server.backend.name)
 
     def log_message(self, format, *args):  # noqa: A002 - signature from the stdlib
         sys.stderr.write("%s [%s] %s\n" % (self.address_string(), self.log_date_time_string(), format % args))
@@ -214,4 +216,5 @@ class Handler(BaseHTTPRequestHandler):
 
 def make_server(host: str, port: int, settings: Settings | None = None,
                 backend: Backend | None = None) -> StandinServer:
-    return StandinServer((host, port), State(settings or Settings()), backend)
+    backend = backend or EchoBackend()
+    return StandinServer((host, port), State(settings or Settings(), backend), backend)

@@ -103,6 +103,7 @@ def _zero_counters() -> dict:
         "generations": 0,
         "generations_by_model": {},
         "prompts": {},
+        "streamed_tokens": {},
         "loads": 0,
         "unloads": 0,
         "load_failures": 0,
@@ -113,9 +114,11 @@ def _zero_counters() -> dict:
 
 
 class State:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, backend=None):
         self._initial = copy.deepcopy(settings)
         self.settings = settings
+        # load(name)/unload(name)/loaded() of the text backend: real memory in llama mode
+        self.backend = backend
         self.cond = threading.Condition(threading.Lock())
         self.resident: dict[str, Resident] = {}
         self.counters = _zero_counters()
@@ -155,9 +158,11 @@ class State:
         if r is None:
             return False
         if r.loading:
-            r.failed = True
+            r.failed = True  # acquire() frees what it loaded
         else:
             self.counters["unloads"] += 1
+            if self.backend is not None:
+                self.backend.unload(key)
         self.cond.notify_all()
         return True
 
@@ -238,10 +243,22 @@ class State:
             c["max_resident"] = max(c["max_resident"], len(self.resident))
             load_seconds = s.load_seconds
         time.sleep(load_seconds)
+        try:
+            if self.backend is not None:
+                self.backend.load(key)
+        except Exception as exc:
+            with self.cond:
+                if self.resident.get(key) is r:
+                    del self.resident[key]
+                self.counters["load_failures"] += 1
+                self.cond.notify_all()
+            raise LoadError(f"llama runner process has terminated: {exc}") from exc
         with self.cond:
             if not r.failed:
                 r.loading = False
                 self.counters["loads"] += 1
+            elif self.backend is not None:
+                self.backend.unload(key)  # dropped (reset/delete) while it was loading
             self.cond.notify_all()
         return r, int((time.monotonic() - start) * 1e9)
 
@@ -288,6 +305,12 @@ class State:
         with self.cond:
             self.counters["active_generations"] -= 1
 
+    def count_streamed(self, prompt: str, chunks: int) -> None:
+        """Token chunks a streamed reply sent, per prompt (tests compare them with eval_count)."""
+        with self.cond:
+            streamed = self.counters["streamed_tokens"]
+            streamed[prompt] = streamed.get(prompt, 0) + chunks
+
     # ------------------------------------------------------------ pull/delete
     def count_pull(self) -> None:
         with self.cond:
@@ -314,7 +337,10 @@ class State:
             self._reap_locked()
             out = copy.deepcopy(self.counters)
             out["resident"] = sorted(self.resident)
-            return out
+        backend = self.backend
+        out["backend"] = getattr(backend, "name", "echo")
+        out["backend_loaded"] = backend.loaded() if backend is not None else []
+        return out
 
     def reset(self, state: bool = False) -> dict:
         with self.cond:

@@ -26,7 +26,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _LISTENING = re.compile(r"listening on (http://\S+)")
-_FLAGS = ("host", "load_seconds", "token_seconds", "pull_seconds", "ram_mb", "installed", "extra_models")
+_FLAGS = ("host", "load_seconds", "token_seconds", "pull_seconds", "ram_mb", "installed", "extra_models",
+          "backend", "model_file", "model_size", "threads", "ctx")
 # no proxies, ever: the stand-in is on 127.0.0.1
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -57,6 +58,7 @@ class Standin:
             raise TypeError(f"unknown stand-in settings: {sorted(unknown)}")
         argv = [sys.executable, "-m", "llm.standin", "--port", str(port or 0)]
         settings.setdefault("host", "127.0.0.1")
+        settings.setdefault("backend", "echo")  # deterministic text unless a test asks for "llama"
         for key, value in settings.items():
             if isinstance(value, (list, tuple, set)):
                 value = ",".join(value)
