@@ -53,6 +53,15 @@ def get(name):
     raise UnknownModel(name)
 
 
+def resolve(name):
+    """The entry a client means by `name`: a catalog name, or the Ollama tag behind one."""
+    wanted = normalize_tag(name)
+    for entry in entries():
+        if name == entry.name or wanted in (normalize_tag(entry.name), normalize_tag(entry.tag)):
+            return entry
+    raise UnknownModel(name)
+
+
 def name_for_tag(tag):
     """The catalog name for an Ollama tag, or the tag itself outside the catalog."""
     wanted = normalize_tag(tag)

@@ -78,10 +78,12 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
     "django_q",
+    "django_htmx",
     "llm",
 ]
 
@@ -93,6 +95,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -191,6 +194,12 @@ LLM_KEEP_ALIVE = os.getenv("LLM_KEEP_ALIVE", "5m")
 # How long POST /generate and /pull wait for the answer before replying 202.
 LLM_GENERATE_WAIT_SECONDS = envnumber("LLM_GENERATE_WAIT_SECONDS", 120.0, float, minimum=0)
 LLM_PULL_WAIT_SECONDS = envnumber("LLM_PULL_WAIT_SECONDS", 300.0, float, minimum=0)
+# How long an unstreamed call through the Ollama- or OpenAI-compatible API waits
+# (their clients know no "queued" answer); past it the request is cancelled.
+LLM_COMPAT_WAIT_SECONDS = envnumber("LLM_COMPAT_WAIT_SECONDS", 900.0, float, minimum=1)
+# How long an unstreamed call through the Ollama- or OpenAI-compatible API waits
+# (their clients know no "queued" answer); past it the request is cancelled.
+LLM_COMPAT_WAIT_SECONDS = envnumber("LLM_COMPAT_WAIT_SECONDS", 900.0, float, minimum=1)
 # Timeouts on the HTTP calls to Ollama: connecting, and the gap between two chunks
 # of a reply (a model that loads slowly sends nothing for a while).
 OLLAMA_CONNECT_TIMEOUT = envnumber("OLLAMA_CONNECT_TIMEOUT", 5.0, float, minimum=0.1)

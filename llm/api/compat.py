@@ -1,0 +1,71 @@
+"""What the Ollama- and OpenAI-compatible front doors share.
+
+Both put generations on the same queue as our own API, so a request through
+any door waits behind the others and obeys the single-model rule.
+"""
+
+from django.conf import settings
+from rest_framework import parsers, views
+
+from llm import catalog, queueing
+from llm.api.exceptions import handler as contract_handler
+from llm.api.serializers import OptionsSerializer
+from llm.models import GenerationRequest
+
+
+class AnyJSONParser(parsers.JSONParser):
+    """Ollama reads the body as JSON whatever the Content-Type (curl's -d sends a form type)."""
+
+    media_type = "*/*"
+
+
+class CompatView(views.APIView):
+    """An API view whose errors are reshaped from the contract's into another API's format."""
+
+    parser_classes = [AnyJSONParser]
+
+    def get_exception_handler(self):
+        def reshaped(exc, context):
+            response = contract_handler(exc, context)
+            if response is not None:
+                response.data = self.error_body(response.status_code, response.data["message"])
+            return response
+
+        return reshaped
+
+    def error_body(self, status_code, message):
+        raise NotImplementedError
+
+
+def resolve_model(name):
+    """The catalog entry for a model name a client sent (a catalog name or its Ollama tag)."""
+    if not isinstance(name, str) or not name:
+        raise catalog.UnknownModel(name or "")
+    return catalog.resolve(name)
+
+
+def validated_options(options):
+    serializer = OptionsSerializer(data=options)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def submit(request, entry, source, **fields):
+    return queueing.submit_generation(request.auth, entry.name, source=source, **fields)
+
+
+def wait_unstreamed(generation):
+    """Wait for the result; a client that cannot be told "queued" gets it or an error."""
+    queueing.wait_for_generation(generation, settings.LLM_COMPAT_WAIT_SECONDS)
+    if not generation.is_finished:
+        generation.cancel("Waited longer than LLM_COMPAT_WAIT_SECONDS")
+    return generation
+
+
+def end_message(generation):
+    """Why a generation did not finish, in a sentence, or None when it did."""
+    if generation.status == GenerationRequest.Status.DONE:
+        return None
+    if generation.status == GenerationRequest.Status.FAILED:
+        return generation.error
+    return f"request {generation.request_id} was cancelled: {generation.error}"

@@ -1,0 +1,207 @@
+"""An Ollama-compatible API under /ollama/ (shapes as in ollama/ollama docs/api.md).
+
+Point an Ollama client at http://host/ollama with `Authorization: Bearer <token>`.
+Generations and chats go through our queue; pull and delete need an admin token.
+"""
+
+import json
+import time
+
+from django.conf import settings
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from llm import catalog, queueing, residency, streaming
+from llm.api.compat import CompatView, end_message, resolve_model, submit, validated_options, wait_unstreamed
+from llm.models import GenerationRequest, ModelPull
+from llm.ollama import client
+
+GENERATE_FIELDS = ("suffix", "images", "format", "system", "template", "raw", "context", "think")
+CHAT_FIELDS = ("tools", "format", "think")
+PULL_POLL_SECONDS = 0.25
+
+
+class OllamaView(CompatView):
+    def error_body(self, status_code, message):
+        return {"error": message}
+
+
+def root(request):
+    return HttpResponse("Ollama is running", content_type="text/plain; charset=utf-8")
+
+
+class Version(OllamaView):
+    def get(self, request):
+        return Response({"version": client().version()})
+
+
+class Tags(OllamaView):
+    """Installed models the catalog offers, named as clients must ask for them."""
+
+    def get(self, request):
+        return Response({"models": _catalog_only(client().tags())})
+
+
+class Ps(OllamaView):
+    def get(self, request):
+        return Response({"models": _catalog_only(client().ps())})
+
+
+class Show(OllamaView):
+    def post(self, request):
+        entry = _entry(request.data.get("model") or request.data.get("name"))
+        return Response(client().show(entry.tag))
+
+
+class Generate(OllamaView):
+    kind = GenerationRequest.Kind.GENERATE
+    fields = GENERATE_FIELDS
+
+    def post(self, request):
+        body = request.data
+        entry = _entry(body.get("model"))
+        if self._is_load_request(body):
+            return Response(self._load_or_unload(entry, body))
+        generation = submit(
+            request,
+            entry,
+            GenerationRequest.Source.OLLAMA,
+            kind=self.kind,
+            options=validated_options(body.get("options") or {}),
+            extra={key: body[key] for key in self.fields if key in body},
+            **self.content(body),
+        )
+        name = body["model"]
+        if body.get("stream", True):
+            return StreamingHttpResponse(_ndjson(generation, name, self.piece), content_type="application/x-ndjson")
+        generation = wait_unstreamed(generation)
+        if message := end_message(generation):
+            return Response({"error": message}, status=500)
+        return Response(_final(generation, name, self.piece(generation.response)))
+
+    def content(self, body):
+        return {"prompt": body.get("prompt") or ""}
+
+    def piece(self, text):
+        return {"response": text}
+
+    def _is_load_request(self, body):
+        # Ollama: an empty prompt only loads the model, or unloads it with keep_alive 0.
+        return not body.get("prompt") and not body.get("images")
+
+    def _load_or_unload(self, entry, body):
+        unload = body.get("keep_alive") in (0, "0", "0s", "0m")
+        if unload:
+            residency.unload(wait=settings.LLM_GENERATE_WAIT_SECONDS)
+        else:
+            residency.switch_to(entry.name, wait=settings.LLM_GENERATE_WAIT_SECONDS)
+        reply = {"model": body["model"], "created_at": _now(), "done": True, "done_reason": "unload" if unload else "load"}
+        return dict(reply, **self.piece(""))
+
+
+class Chat(Generate):
+    kind = GenerationRequest.Kind.CHAT
+    fields = CHAT_FIELDS
+
+    def content(self, body):
+        messages = body.get("messages") or []
+        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+            raise ValidationError("messages must be a list of objects")
+        return {"messages": messages}
+
+    def piece(self, text):
+        return {"message": {"role": "assistant", "content": text}}
+
+    def _is_load_request(self, body):
+        return not body.get("messages")
+
+
+class Pull(OllamaView):
+    def post(self, request):
+        _require_admin(request)
+        entry = _entry(request.data.get("model") or request.data.get("name"))
+        [pull] = queueing.submit_pulls([entry.name], request.auth)
+        if request.data.get("stream", True):
+            return StreamingHttpResponse(_pull_lines(pull), content_type="application/x-ndjson")
+        [pull] = queueing.wait_for([pull], timeout=24 * 3600)
+        if pull.status != ModelPull.Status.DONE:
+            return Response({"error": pull.error or pull.status}, status=500)
+        return Response({"status": "success"})
+
+
+class Delete(OllamaView):
+    def delete(self, request):
+        _require_admin(request)
+        entry = _entry(request.data.get("model") or request.data.get("name"))
+        client().delete(entry.tag)
+        return HttpResponse(status=200)
+
+
+# -- helpers ------------------------------------------------------------------
+
+
+def _entry(name):
+    try:
+        return resolve_model(name)
+    except catalog.UnknownModel:
+        raise NotFound(f'model "{name}" not found, try pulling it first') from None
+
+
+def _require_admin(request):
+    if not request.auth.is_admin:
+        raise PermissionDenied("This needs an admin token")
+
+
+def _now():
+    return timezone.now().isoformat().replace("+00:00", "Z")
+
+
+def _catalog_only(models):
+    """Ollama's model list, keeping catalog models and naming them as the catalog does."""
+    names = set(catalog.names())
+    listed = []
+    for model in models:
+        name = catalog.name_for_tag(model.get("model") or model["name"])
+        if name in names:
+            listed.append(dict(model, name=name, model=name))
+    return listed
+
+
+def _final(generation, name, piece):
+    counters = {key: getattr(generation, key) for key in generation.OLLAMA_COUNTERS if getattr(generation, key) is not None}
+    return {"model": name, "created_at": _now(), **piece, "done": True, "done_reason": generation.done_reason, **counters}
+
+
+def _ndjson(generation, name, piece):
+    """Ollama's stream. While queued or loading, empty chunks keep the connection
+    honest (a client that left is noticed and its request cancelled)."""
+    for event in streaming.follow(generation):
+        if event.kind == "end":
+            message = end_message(generation)
+            line = {"error": message} if message else _final(generation, name, piece(""))
+        else:
+            line = {"model": name, "created_at": _now(), **piece(event.text), "done": False}
+        yield json.dumps(line) + "\n"
+
+
+def _pull_lines(pull):
+    yield json.dumps({"status": "pulling manifest"}) + "\n"
+    while True:
+        pull.refresh_from_db()
+        for digest, (completed, total) in pull.layers.items():
+            yield json.dumps({"status": f"pulling {digest.removeprefix('sha256:')[:12]}", "digest": digest,
+                              "total": total, "completed": completed}) + "\n"
+        if pull.is_finished:
+            break
+        time.sleep(PULL_POLL_SECONDS)
+    if pull.status == ModelPull.Status.DONE:
+        for status in ("verifying sha256 digest", "writing manifest", "success"):
+            yield json.dumps({"status": status}) + "\n"
+    else:
+        yield json.dumps({"error": pull.error or pull.status}) + "\n"
+
+
+def not_found(request):
+    return HttpResponse("404 page not found", status=404, content_type="text/plain")

@@ -1,0 +1,16 @@
+from django.urls import path, re_path
+
+from llm.api import ollama_door as door
+
+urlpatterns = [
+    path("", door.root),
+    path("api/version", door.Version.as_view()),
+    path("api/tags", door.Tags.as_view()),
+    path("api/ps", door.Ps.as_view()),
+    path("api/show", door.Show.as_view()),
+    path("api/generate", door.Generate.as_view()),
+    path("api/chat", door.Chat.as_view()),
+    path("api/pull", door.Pull.as_view()),
+    path("api/delete", door.Delete.as_view()),
+    re_path(r"^.*$", door.not_found),
+]

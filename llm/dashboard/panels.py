@@ -1,0 +1,167 @@
+"""What the dashboard shows, gathered for its templates.
+
+`snapshot()` is the whole home page at one moment: the live partial and the
+full page render the same context, so a refresh never shows something new.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from llm import catalog, scheduling, status
+from llm.models import GenerationRequest, ModelPull
+from llm.ollama import OllamaError, client
+from llm.standin.keepalive import BadRequest, parse_keep_alive
+
+QUEUE_SHOWN = 25
+RECENT_REQUESTS = 10
+RECENT_PULLS = 5
+
+
+def snapshot():
+    report = status.report()
+    installed = _installed(report)
+    return {
+        "ollama": _ollama(report),
+        "installed": installed,
+        "catalog": _catalog(installed, report["current_model"]),
+        **_queue(),
+        **_pulls(),
+    }
+
+
+def generation(request):
+    """A request's detail page."""
+    if request.status == GenerationRequest.Status.QUEUED:
+        request.position = scheduling.queue_position(request)
+    return {"generation": request, "timings": _timings(request), "took": _duration_or_none(request.duration)}
+
+
+def duration(delta):
+    """'850 ms', '4.2 s', '3 min 05 s', '2 h 03 min': for a timedelta or seconds."""
+    seconds = max(delta.total_seconds() if isinstance(delta, timedelta) else float(delta), 0)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        minutes, seconds = divmod(int(seconds), 60)
+        return f"{minutes} min {seconds:02d} s"
+    hours, seconds = divmod(int(seconds), 3600)
+    return f"{hours} h {seconds // 60:02d} min"
+
+
+# --- the panels -------------------------------------------------------------------
+
+
+def _ollama(report):
+    """Reachable or not, its version, and the model in memory with its keep-alive."""
+    if not report["ollama_running"]:
+        return {"up": False, "error": report["ollama_error"], "host": settings.OLLAMA_HOST}
+    try:
+        version, resident = client().version(), client().ps()
+    except OllamaError as exc:
+        return {"up": False, "error": str(exc), "host": settings.OLLAMA_HOST}
+    loaded = _loaded(resident[0]) if resident else None
+    return {"up": True, "version": version, "host": settings.OLLAMA_HOST, "loaded": loaded}
+
+
+def _loaded(model):
+    expires_at = parse_datetime(model.get("expires_at") or "")
+    keep_alive = _keep_alive_seconds()
+    forever = keep_alive is None or keep_alive == float("inf")
+    return {
+        "name": catalog.name_for_tag(model.get("model") or model["name"]),
+        "size": model.get("size"),
+        "expires_at": None if forever else expires_at,
+        # Ollama restarts the keep-alive clock at each use, so the clock tells when that was.
+        "last_used": None if forever or expires_at is None else expires_at - timedelta(seconds=keep_alive),
+        "keep_alive": settings.LLM_KEEP_ALIVE,
+    }
+
+
+def _installed(report):
+    return [
+        {**model, "modified_at": parse_datetime(model.get("modified_at") or "")}
+        for model in report["installed_models"]
+    ]
+
+
+def _catalog(installed, current):
+    names = {model["name"] for model in installed}
+    pulling = set(ModelPull.objects.unfinished().values_list("model", flat=True))
+    return [
+        {"entry": entry, "installed": entry.name in names, "loaded": entry.name == current, "pulling": entry.name in pulling}
+        for entry in catalog.entries()
+    ]
+
+
+def _queue():
+    now = timezone.now()
+    waiting = list(GenerationRequest.objects.waiting().select_related("token").order_by("created_at", "pk")[:QUEUE_SHOWN])
+    for request in waiting:
+        request.position = scheduling.queue_position(request)
+        request.waited = duration(now - request.created_at)
+    waiting.sort(key=lambda request: request.position)
+    running = list(GenerationRequest.objects.running().select_related("token").order_by("started_at"))
+    for request in running:
+        request.elapsed = duration(now - (request.started_at or now))
+    finished = list(
+        GenerationRequest.objects.exclude(status__in=GenerationRequest.UNFINISHED)
+        .select_related("token")
+        .order_by("-finished_at")[:RECENT_REQUESTS]
+    )
+    for request in finished:
+        request.took = _duration_or_none(request.duration)
+    return {"waiting": waiting, "waiting_count": scheduling.queue_length(), "running": running, "finished": finished}
+
+
+def _pulls():
+    now = timezone.now()
+    active = list(ModelPull.objects.unfinished().order_by("created_at", "pk"))
+    for pull in active:
+        seconds = (now - pull.started_at).total_seconds() if pull.started_at else 0
+        pull.bytes_per_second = pull.completed_bytes / seconds if seconds > 0 else None
+    recent = ModelPull.objects.exclude(status__in=(ModelPull.Status.QUEUED, ModelPull.Status.RUNNING))
+    return {"active_pulls": active, "recent_pulls": recent.order_by("-finished_at")[:RECENT_PULLS]}
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+def _timings(request):
+    """Ollama's own figures for a finished generation, as (label, value) rows."""
+
+    def took(nanoseconds):
+        return None if nanoseconds is None else duration(nanoseconds / 1e9)
+
+    rows = [
+        ("Total", took(request.total_duration)),
+        ("Model load", took(request.load_duration)),
+        ("Prompt tokens", request.prompt_eval_count),
+        ("Prompt evaluation", took(request.prompt_eval_duration)),
+        ("Generated tokens", request.eval_count),
+        ("Generation", took(request.eval_duration)),
+    ]
+    if request.eval_count and request.eval_duration:
+        rows.append(("Speed", f"{request.eval_count / (request.eval_duration / 1e9):.1f} tokens/s"))
+    return [(label, value) for label, value in rows if value is not None]
+
+
+def _duration_or_none(delta):
+    return duration(delta) if delta is not None else None
+
+
+def _keep_alive_seconds():
+    """LLM_KEEP_ALIVE in seconds (inf: forever), read as Ollama reads it; None if unreadable."""
+    value = settings.LLM_KEEP_ALIVE
+    try:
+        return parse_keep_alive(float(value))
+    except ValueError:
+        pass
+    try:
+        return parse_keep_alive(value)
+    except BadRequest:
+        return None

@@ -1,0 +1,78 @@
+"""A request's page: prompt, options, response, Ollama's timings, error."""
+
+import pytest
+from django.utils import timezone
+
+from llm.models import GenerationRequest
+
+pytestmark = pytest.mark.django_db
+
+
+def finished_request(**fields):
+    now = timezone.now()
+    values = {
+        "model": "llama3.2:1b",
+        "prompt": "What is PHP?",
+        "options": {"num_predict": 64, "temperature": 0.2},
+        "status": "done",
+        "response": "echo: What is PHP?",
+        "done_reason": "stop",
+        "started_at": now,
+        "finished_at": now,
+        "prompt_eval_count": 4,
+        "eval_count": 5,
+        "total_duration": 1_500_000_000,
+        "load_duration": 250_000_000,
+        "prompt_eval_duration": 50_000_000,
+        "eval_duration": 500_000_000,
+    }
+    return GenerationRequest.objects.create(**{**values, **fields})
+
+
+def test_it_shows_the_prompt_options_response_and_timings(staff_client):
+    generation = finished_request()
+    response = staff_client.get(f"/requests/{generation.request_id}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "What is PHP?" in html and "echo: What is PHP?" in html
+    assert "num_predict" in html and "temperature" in html
+    assert dict(response.context["timings"]) == {
+        "Total": "1.5 s",
+        "Model load": "250 ms",
+        "Prompt tokens": 4,
+        "Prompt evaluation": "50 ms",
+        "Generated tokens": 5,
+        "Generation": "500 ms",
+        "Speed": "10.0 tokens/s",
+    }
+
+
+def test_it_shows_the_error_of_a_failed_request(staff_client):
+    generation = GenerationRequest.objects.create(
+        model="llama3.2:1b", prompt="hi", status="failed", error="Ollama is not reachable at http://x"
+    )
+    html = staff_client.get(f"/requests/{generation.request_id}/").content.decode()
+    assert 'data-test="request-error">Ollama is not reachable at http://x<' in html
+
+
+def test_a_waiting_request_shows_its_place_and_refreshes_itself(staff_client):
+    GenerationRequest.objects.create(model="llama3.2:1b", prompt="first")
+    generation = GenerationRequest.objects.create(model="llama3.2:1b", prompt="second")
+    response = staff_client.get(f"/requests/{generation.request_id}/")
+    assert response.context["generation"].position == 2
+    assert f'hx-get="/requests/{generation.request_id}/live/"' in response.content.decode()
+
+
+def test_a_finished_request_stops_refreshing(staff_client):
+    generation = finished_request()
+    assert b"hx-get" not in staff_client.get(f"/requests/{generation.request_id}/live/").content
+
+
+def test_the_live_partial_is_the_request_without_the_page(staff_client):
+    generation = finished_request()
+    html = staff_client.get(f"/requests/{generation.request_id}/live/").content.decode()
+    assert 'id="request"' in html and "<html" not in html
+
+
+def test_an_unknown_request_is_404(staff_client):
+    assert staff_client.get("/requests/req_nope/").status_code == 404
