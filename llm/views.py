@@ -4,7 +4,7 @@ from django.views import defaults
 
 from llm.api.exceptions import error_response
 
-API_PREFIXES = ("/api/",)
+API_PREFIXES = ("/api/", "/v1/")
 
 
 def _is_api(request):

@@ -4,7 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("api/v1/llm/", include("llm.api.urls")),
     path("ollama/", include("llm.api.ollama_urls")),
-    path("ollama/", include("llm.api.ollama_urls")),
+    path("v1/", include("llm.api.openai_urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("llm.dashboard.urls")),
