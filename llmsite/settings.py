@@ -220,6 +220,14 @@ LLM_STREAM_FLUSH_SECONDS = envnumber("LLM_STREAM_FLUSH_SECONDS", 0.05, float, mi
 # Unix sockets for wake-ups between the web server and the worker (llm/notify.py).
 # Socket paths must stay under 108 bytes, so keep this folder's path short.
 LLM_RUN_DIR = Path(os.getenv("LLM_RUN_DIR", DATA_DIR / "run"))
+# Which waiting request runs next (llm/scheduling.py): "swap-aware" keeps serving
+# the loaded model while requests for it wait, "fifo" is first come, first served.
+LLM_SCHEDULER = os.getenv("LLM_SCHEDULER", "swap-aware")
+if LLM_SCHEDULER not in ("swap-aware", "fifo"):
+    raise ImproperlyConfigured(f"LLM_SCHEDULER must be swap-aware or fifo, not {LLM_SCHEDULER!r}")
+# Swap-aware: the longest a request may be passed over by younger ones for the
+# loaded model before it runs next, whatever its model (aging).
+LLM_MAX_EXTRA_WAIT_SECONDS = envnumber("LLM_MAX_EXTRA_WAIT_SECONDS", 60.0, float, minimum=0)
 
 # One cluster over the ORM broker. Two worker processes, but generations run one
 # at a time: each task takes a database lease first (llm/residency.py), and a
