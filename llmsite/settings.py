@@ -233,10 +233,13 @@ LLM_MAX_EXTRA_WAIT_SECONDS = envnumber("LLM_MAX_EXTRA_WAIT_SECONDS", 60.0, float
 # at a time: each task takes a database lease first (llm/residency.py), and a
 # task that finds it taken returns at once because the holder drains the queue.
 # The second process lets a pull run beside a generation without holding it up.
+# The broker is the ORM's, woken over a Unix socket when a task is stored
+# (llm/broker.py): tasks start at once, and `poll` is only the safety net.
 _LONGEST_TASK = max(LLM_GENERATION_TIMEOUT, LLM_PULL_TIMEOUT)
 Q_CLUSTER = {
     "name": "llm",
     "orm": "default",
+    "broker_class": "llm.broker.WakingORM",
     "workers": 2,
     "recycle": 500,
     # django-q2 hands a task out again after `retry` seconds if it was not
@@ -247,7 +250,7 @@ Q_CLUSTER = {
     "ack_failures": True,
     "save_limit": 100,
     "catch_up": False,
-    "poll": envnumber("Q_POLL_SECONDS", 0.2, float, minimum=0.001),
+    "poll": envnumber("Q_POLL_SECONDS", 1.0, float, minimum=0.001),
     "label": "Worker tasks",
 }
 
