@@ -100,11 +100,15 @@ def _catalog(installed, current):
 
 def _queue():
     now = timezone.now()
-    waiting = list(GenerationRequest.objects.waiting().select_related("token").order_by("created_at", "pk")[:QUEUE_SHOWN])
+    positions = scheduling.queue_positions()
+    first = sorted(positions, key=positions.get)[:QUEUE_SHOWN]
+    waiting = sorted(
+        GenerationRequest.objects.waiting().filter(pk__in=first).select_related("token"),
+        key=lambda request: positions[request.pk],
+    )
     for request in waiting:
-        request.position = scheduling.queue_position(request)
+        request.position = positions[request.pk]
         request.waited = duration(now - request.created_at)
-    waiting.sort(key=lambda request: request.position)
     running = list(GenerationRequest.objects.running().select_related("token").order_by("started_at"))
     for request in running:
         request.elapsed = duration(now - (request.started_at or now))

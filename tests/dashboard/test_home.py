@@ -66,6 +66,18 @@ def test_the_queue_shows_position_request_model_token_waiting_time_and_status(st
     assert "2 waiting" in html
 
 
+def test_the_queue_is_listed_in_the_order_the_worker_will_follow(staff_client, standin, settings):
+    settings.LLM_SCHEDULER = "swap-aware"
+    now = timezone.now()
+    GenerationRequest.objects.create(
+        model="phi4:mini", prompt="ran last", status="done", started_at=now - timedelta(seconds=5), finished_at=now
+    )
+    older = GenerationRequest.objects.create(model="llama3.2:1b", prompt="older, another model")
+    younger = GenerationRequest.objects.create(model="phi4:mini", prompt="younger, the loaded model")
+    waiting = staff_client.get("/").context["waiting"]
+    assert [(request.position, request.pk) for request in waiting] == [(1, younger.pk), (2, older.pk)]
+
+
 def test_the_queue_shows_the_running_request_with_its_elapsed_time(staff_client, standin):
     GenerationRequest.objects.create(
         model="llama3.2:1b", prompt="go", status="running", started_at=timezone.now() - timedelta(seconds=75)
