@@ -12,7 +12,7 @@ import time
 
 from django.conf import settings
 
-from llm import catalog, leases
+from llm import catalog, leases, metrics
 from llm.models import Lease
 from llm.ollama import ModelNotFound, OllamaError, client
 
@@ -52,11 +52,13 @@ def ensure_loaded(tag):
     _unload(others)
     if wanted in resident:
         return False
+    started = time.monotonic()
     try:
         client().load(tag, settings.LLM_KEEP_ALIVE)
     except ModelNotFound as exc:
         name = catalog.name_for_tag(tag)
         raise ModelNotFound(f"Model {name} is not installed in Ollama; pull it first", exc.status_code) from exc
+    metrics.record_load(catalog.name_for_tag(tag), time.monotonic() - started, map(catalog.name_for_tag, others))
     return True
 
 

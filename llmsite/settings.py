@@ -4,8 +4,10 @@ Every knob is an environment variable with a default that runs on a fresh machin
 (SQLite, an Ollama on localhost). `.env.example` lists them all.
 """
 
+import ipaddress
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -47,6 +49,30 @@ def envlist(name, default):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def envrate(name, default):
+    """A DRF throttle rate ("60/min"), or None for no limit ("off")."""
+    value = os.getenv(name)
+    if value is None or value.strip() == "":
+        return default
+    value = value.strip().lower()
+    if value in ("off", "none"):
+        return None
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name} must be a rate like 60/min or 5/s, or off; not {value!r}")
+    return value
+
+
+def envnetworks(name, default):
+    """A comma-separated list of IP addresses or networks (127.0.0.1, 10.0.0.0/8)."""
+    networks = []
+    for item in envlist(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network") from None
+    return networks
+
+
 # Where the SQLite database and the generated secret key live.
 DATA_DIR = Path(os.getenv("LLM_DATA_DIR", BASE_DIR / "var"))
 DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -82,6 +108,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "django_htmx",
     "llm",
@@ -89,6 +117,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "llm.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -165,12 +194,77 @@ LOGIN_REDIRECT_URL = "/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["llm.api.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["llm.api.authentication.HasApiToken"],
+    "DEFAULT_PERMISSION_CLASSES": ["llm.api.permissions.HasApiToken"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "llm.api.exceptions.handler",
     "UNAUTHENTICATED_USER": None,
+    # Per-token rate limits (llm/api/throttling.py), by scope and the token's role.
+    "DEFAULT_THROTTLE_CLASSES": ["llm.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "token.generate": envrate("LLM_RATE_LIMIT", "300/min"),
+        "token.admin": envrate("LLM_ADMIN_RATE_LIMIT", "3000/min"),
+        "generation.generate": envrate("LLM_GENERATION_RATE_LIMIT", "60/min"),
+        "generation.admin": envrate("LLM_ADMIN_GENERATION_RATE_LIMIT", "600/min"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+
+# The OpenAPI schema at /api/v1/llm/schema/ and its docs page at /api/v1/llm/docs/.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LLM gateway API",
+    "DESCRIPTION": (
+        "One model in memory at a time, a durable queue in front of it. Send a token as `X-API-Key: <token>` "
+        "or `Authorization: Bearer <token>`. Errors are always "
+        '`{"success": false, "error": "<HTTP reason phrase>", "message": "<sentence>"}`.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "PREPROCESSING_HOOKS": ["llm.api.schema.only_this_api"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "llm.api.schema.retry_after_on_429",
+    ],
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files, no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Throttle counts (llm/api/throttling.py) live in the cache. Local memory is right
+# for the one web process llmsite/gunicorn.py runs; with WEB_WORKERS above 1 each
+# process would count on its own, so point this at a shared cache then.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Limits and security ---------------------------------------------------------
+
+# The longest prompt POST /generate takes (413 past it), and the largest request
+# body of any kind (413 past it, before the body is read).
+LLM_MAX_PROMPT_CHARS = envnumber("LLM_MAX_PROMPT_CHARS", 100_000, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = envnumber("LLM_MAX_BODY_BYTES", 1_048_576, minimum=1024)
+
+# GET /metrics (Prometheus) answers a request from an address in METRICS_ALLOW that
+# came straight to the app (not through a proxy), or one that sends METRICS_TOKEN
+# or an admin API token as a Bearer token. Empty METRICS_ALLOW: a token always.
+METRICS_ALLOW = envnetworks("METRICS_ALLOW", ["127.0.0.1", "::1"])
+METRICS_TOKEN = os.getenv("METRICS_TOKEN", "")
+
+# DJANGO_HTTPS=true when clients reach the service over HTTPS (a TLS proxy in front,
+# see README, "Security"): secure cookies, a redirect to HTTPS, HSTS. With it,
+# `manage.py check --deploy` has nothing to say.
+HTTPS = envbool("DJANGO_HTTPS", False)
+SECURE_SSL_REDIRECT = envbool("DJANGO_SSL_REDIRECT", HTTPS)
+# Prometheus on the box itself scrapes plain HTTP straight from gunicorn.
+SECURE_REDIRECT_EXEMPT = [r"^metrics/?$"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = envnumber("DJANGO_HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", False)
+# gunicorn already trusts X-Forwarded-Proto from a proxy on 127.0.0.1; set this when
+# the proxy is elsewhere and strips the header from clients' requests.
+if envbool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- The gateway -------------------------------------------------------------
 

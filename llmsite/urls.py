@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from llm import metrics
+
 urlpatterns = [
+    path("metrics", metrics.metrics, name="metrics"),
     path("api/v1/llm/", include("llm.api.urls")),
     path("ollama/", include("llm.api.ollama_urls")),
     path("v1/", include("llm.api.openai_urls")),

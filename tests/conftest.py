@@ -6,6 +6,7 @@ itself. End-to-end tests (tests/e2e) start the real processes instead.
 """
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from llm import runner, tasks
@@ -48,8 +49,33 @@ def api(alice_token):
 
 
 @pytest.fixture
+def admin_token(db):
+    """A token with the admin role (pull, switch, work the queue) and its raw key."""
+    token, raw = ApiToken.issue("ops script")
+    ApiToken.objects.filter(pk=token.pk).update(role=ApiToken.Role.ADMIN)
+    token.refresh_from_db()
+    return token, raw
+
+
+@pytest.fixture
+def admin_api(admin_token):
+    """An API client that sends the admin token."""
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=admin_token[1])
+    return client
+
+
+@pytest.fixture
 def anonymous_api():
     return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Throttle counts live in the cache: each test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

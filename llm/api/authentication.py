@@ -1,5 +1,6 @@
-from rest_framework import authentication, exceptions, permissions
+from rest_framework import authentication, exceptions
 
+from llm.api.permissions import HasApiToken  # noqa: F401 (its old home; llm/api/permissions.py now)
 from llm.models import ApiToken
 
 
@@ -31,7 +32,3 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return raw.strip()
         return None
 
-
-class HasApiToken(permissions.BasePermission):
-    def has_permission(self, request, view):
-        return isinstance(request.auth, ApiToken)

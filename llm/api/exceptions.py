@@ -11,6 +11,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from llm import catalog
+from llm.queueing import QueueFull
 from llm.ollama import ModelNotFound, OllamaError, OllamaResponseError, OllamaUnavailable
 from llm.residency import EngineBusy
 
@@ -23,6 +24,12 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the state of the service."
     default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request is larger than this service accepts."
+    default_code = "payload_too_large"
 
 
 class BadGateway(exceptions.APIException):
@@ -59,8 +66,8 @@ def handler(exc, context):
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     else:
         message = _message(exc.detail)
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait) + 1)
+    if getattr(exc, "wait", None) or isinstance(exc, exceptions.Throttled):
+        headers["Retry-After"] = str(int(exc.wait or 0) + 1)
     return Response(error_body(exc.status_code, message), status=exc.status_code, headers=headers)
 
 
@@ -74,6 +81,10 @@ def _translate(exc):
         return Conflict(str(exc))
     if isinstance(exc, OllamaUnavailable):
         return ServiceUnavailable(str(exc))
+    if isinstance(exc, QueueFull):
+        unavailable = ServiceUnavailable(str(exc))
+        unavailable.wait = exc.retry_after
+        return unavailable
     if isinstance(exc, (OllamaResponseError, OllamaError)):
         return BadGateway(f"Ollama error: {exc}")
     if isinstance(exc, exceptions.ParseError):

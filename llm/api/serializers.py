@@ -1,6 +1,22 @@
+from django.conf import settings
 from rest_framework import serializers
 
 from llm import catalog
+from llm.api.exceptions import PayloadTooLarge
+
+# Ranges for options that Ollama reads as numbers: past them a value is a client's
+# bug, or an attempt to make one request hold the box (a 1M-token context).
+INT64 = (-(2**63), 2**63 - 1)
+MAX_TOKENS = 131_072
+MAX_CONTEXT = 131_072
+
+
+def check_prompt_size(text, field="prompt"):
+    """413 when `text` is longer than LLM_MAX_PROMPT_CHARS (for any door that takes prompts)."""
+    limit = settings.LLM_MAX_PROMPT_CHARS
+    if isinstance(text, str) and len(text) > limit:
+        raise PayloadTooLarge(f"{field}: longer than the {limit} characters allowed")
+    return text
 
 
 class StrictFloatField(serializers.FloatField):
@@ -40,25 +56,25 @@ class OptionsSerializer(serializers.Serializer):
     listed here pass through untouched, as Ollama ignores ones it does not know.
     """
 
-    max_tokens = StrictIntegerField(required=False, min_value=-2)
-    num_predict = StrictIntegerField(required=False, min_value=-2)
-    temperature = StrictFloatField(required=False, min_value=0)
+    max_tokens = StrictIntegerField(required=False, min_value=-2, max_value=MAX_TOKENS)
+    num_predict = StrictIntegerField(required=False, min_value=-2, max_value=MAX_TOKENS)
+    temperature = StrictFloatField(required=False, min_value=0, max_value=2)
     top_p = StrictFloatField(required=False, min_value=0, max_value=1)
     min_p = StrictFloatField(required=False, min_value=0, max_value=1)
     typical_p = StrictFloatField(required=False, min_value=0, max_value=1)
-    top_k = StrictIntegerField(required=False, min_value=0)
-    seed = StrictIntegerField(required=False)
-    num_ctx = StrictIntegerField(required=False, min_value=1)
-    num_keep = StrictIntegerField(required=False, min_value=-1)
-    repeat_last_n = StrictIntegerField(required=False, min_value=-1)
-    repeat_penalty = StrictFloatField(required=False, min_value=0)
-    presence_penalty = StrictFloatField(required=False)
-    frequency_penalty = StrictFloatField(required=False)
+    top_k = StrictIntegerField(required=False, min_value=0, max_value=1_000_000)
+    seed = StrictIntegerField(required=False, min_value=INT64[0], max_value=INT64[1])
+    num_ctx = StrictIntegerField(required=False, min_value=1, max_value=MAX_CONTEXT)
+    num_keep = StrictIntegerField(required=False, min_value=-1, max_value=MAX_CONTEXT)
+    repeat_last_n = StrictIntegerField(required=False, min_value=-1, max_value=MAX_CONTEXT)
+    repeat_penalty = StrictFloatField(required=False, min_value=0, max_value=100)
+    presence_penalty = StrictFloatField(required=False, min_value=-100, max_value=100)
+    frequency_penalty = StrictFloatField(required=False, min_value=-100, max_value=100)
     mirostat = StrictIntegerField(required=False, min_value=0, max_value=2)
-    mirostat_tau = StrictFloatField(required=False, min_value=0)
-    mirostat_eta = StrictFloatField(required=False, min_value=0)
-    num_thread = StrictIntegerField(required=False, min_value=1)
-    num_batch = StrictIntegerField(required=False, min_value=1)
+    mirostat_tau = StrictFloatField(required=False, min_value=0, max_value=100)
+    mirostat_eta = StrictFloatField(required=False, min_value=0, max_value=100)
+    num_thread = StrictIntegerField(required=False, min_value=1, max_value=1024)
+    num_batch = StrictIntegerField(required=False, min_value=1, max_value=MAX_CONTEXT)
     stop = StopField(required=False)
 
     def to_internal_value(self, data):
@@ -93,6 +109,9 @@ class GenerateSerializer(serializers.Serializer):
             # The contract's own wording for the commonest mistake.
             raise serializers.ValidationError({"non_field_errors": ["model and prompt are required"]})
         return super().to_internal_value(data)
+
+    def validate_prompt(self, prompt):
+        return check_prompt_size(prompt)
 
 
 class ModelSerializer(serializers.Serializer):

@@ -1,7 +1,8 @@
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from llm.api import views
+from llm.api import schema, views
 
 router = SimpleRouter()
 # The contract's paths have no trailing slash; accept one too.
@@ -18,6 +19,9 @@ router.register("queue", views.QueueViewSet, basename="queue")
 
 app_name = "api"
 urlpatterns = [
+    # The OpenAPI 3 schema (YAML; ?format=json for JSON) and a page to read and try it.
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include(router.urls)),
     re_path(r"^(?P<path>.*)$", views.endpoint_not_found),
 ]

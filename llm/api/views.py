@@ -7,15 +7,19 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from llm import catalog, queueing, residency, runner
+from llm import audit, catalog, queueing, residency, runner
 from llm import status as service_status
 from llm.api import representations as shapes
 from llm.api.exceptions import BadGateway, Conflict, error_response
+from llm.api.permissions import IsAdminToken, own_requests
 from llm.api.serializers import GenerateSerializer, ModelSerializer, ProcessQueueSerializer
+from llm.api.throttling import GenerationRateThrottle, TokenRateThrottle
 from llm.models import GenerationRequest, ModelPull
 
 
 class GenerateViewSet(viewsets.ViewSet):
+    throttle_classes = [TokenRateThrottle, GenerationRateThrottle]
+
     def create(self, request):
         data = _validated(GenerateSerializer, request)
         wait = queueing.nothing_ahead() if data["wait"] is None else data["wait"]
@@ -42,7 +46,8 @@ class RequestViewSet(viewsets.ViewSet):
         return Response({"success": True, "request_id": request_id, "status": generation.status})
 
     def _get(self, request_id):
-        generation = GenerationRequest.objects.filter(request_id=request_id).first()
+        # A token sees only its own requests; another's is "not found", not "forbidden".
+        generation = own_requests(self.request.auth).filter(request_id=request_id).first()
         if generation is None:
             raise NotFound(f"No request with id {request_id}")
         return generation
@@ -59,8 +64,11 @@ class ModelsViewSet(viewsets.ViewSet):
 
 
 class PullViewSet(viewsets.ViewSet):
+    permission_classes = [IsAdminToken]
+
     def create(self, request):
         name = _validated(ModelSerializer, request)["model"]
+        audit.record(audit.Action.PULL, name, token=request.auth)
         [pull] = queueing.wait_for(queueing.submit_pulls([name], request.auth), settings.LLM_PULL_WAIT_SECONDS)
         outcome = shapes.pull_outcome(pull)
         if pull.status == ModelPull.Status.DONE:
@@ -74,8 +82,11 @@ class PullViewSet(viewsets.ViewSet):
 
 
 class PullAllViewSet(viewsets.ViewSet):
+    permission_classes = [IsAdminToken]
+
     def create(self, request):
         names = catalog.names()
+        audit.record(audit.Action.PULL_ALL, ", ".join(names), token=request.auth)
         pulls = queueing.wait_for(queueing.submit_pulls(names, request.auth), settings.LLM_PULL_WAIT_SECONDS)
         done = sum(pull.status == ModelPull.Status.DONE for pull in pulls)
         still_running = not all(pull.is_finished for pull in pulls)
@@ -89,6 +100,8 @@ class PullAllViewSet(viewsets.ViewSet):
 class PullProgressViewSet(viewsets.ViewSet):
     """GET /pulls: recent pulls; GET /pulls/<id>: one, to follow its progress."""
 
+    permission_classes = [IsAdminToken]
+
     def list(self, request):
         return Response({"success": True, "pulls": [shapes.pull_progress(pull) for pull in ModelPull.objects.all()[:50]]})
 
@@ -100,22 +113,30 @@ class PullProgressViewSet(viewsets.ViewSet):
 
 
 class SwitchViewSet(viewsets.ViewSet):
+    permission_classes = [IsAdminToken]
+
     def create(self, request):
         name = _validated(ModelSerializer, request)["model"]
         residency.switch_to(name, wait=settings.LLM_GENERATE_WAIT_SECONDS)
+        audit.record(audit.Action.SWITCH, name, token=request.auth)
         return Response({"success": True, "message": f"Switched to model {name}", "model": name})
 
 
 class QueueViewSet(viewsets.ViewSet):
+    permission_classes = [IsAdminToken]
+
     @action(detail=False, methods=["post"])
     def process(self, request):
         max_iterations = _validated(ProcessQueueSerializer, request)["max_iterations"]
         processed = runner.drain(max_iterations, lease_wait=settings.LLM_GENERATE_WAIT_SECONDS)
+        audit.record(audit.Action.QUEUE_PROCESS, "queue", token=request.auth, processed=processed)
         return Response({"success": True, "processed": processed, "remaining": GenerationRequest.objects.waiting().count()})
 
     @action(detail=False, methods=["post"])
     def clear(self, request):
-        return Response({"success": True, "cleared": queueing.clear_waiting()})
+        cleared = queueing.clear_waiting()
+        audit.record(audit.Action.QUEUE_CLEAR, "queue", token=request.auth, cleared=cleared)
+        return Response({"success": True, "cleared": cleared})
 
 
 def endpoint_not_found(request, path=""):

@@ -99,13 +99,13 @@ def test_options_must_be_an_object(api):
     assert response.json()["message"] == "options: Must be a JSON object."
 
 
-def test_switch_needs_a_model(api):
-    response = api.post("/api/v1/llm/switch", {}, format="json")
+def test_switch_needs_a_model(admin_api):
+    response = admin_api.post("/api/v1/llm/switch", {}, format="json")
     assert response.status_code == 400
     assert response.json()["message"] == "model: This field is required."
 
 
-def test_process_refuses_a_bad_max_iterations(api):
-    response = api.post("/api/v1/llm/queue/process", {"max_iterations": "ten"}, format="json")
+def test_process_refuses_a_bad_max_iterations(admin_api):
+    response = admin_api.post("/api/v1/llm/queue/process", {"max_iterations": "ten"}, format="json")
     assert response.status_code == 400
     assert response.json()["message"].startswith("max_iterations:")

@@ -9,6 +9,12 @@ from tests.support.service import poll
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture
+def api(admin_api):
+    """Pulling is for admin tokens: these tests call the API with an admin token."""
+    return admin_api
+
+
 def test_pull_downloads_a_model_and_answers_with_the_seeds_shape(api, standin, inline_worker):
     standin.configure(installed=[])
     response = api.post("/api/v1/llm/pull", {"model": "qwen2.5-coder:3b"}, format="json")

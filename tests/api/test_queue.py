@@ -8,6 +8,12 @@ from llm.models import GenerationRequest
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture
+def api(admin_api):
+    """Working the queue is for admin tokens: these tests call the API with an admin token."""
+    return admin_api
+
+
 def enqueue(api, count, model="llama3.2:1b"):
     return [
         api.post("/api/v1/llm/generate", {"model": model, "prompt": f"job {n}", "wait": False}, format="json").json()

@@ -7,6 +7,12 @@ from llm import residency
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture
+def api(admin_api):
+    """Switching is for admin tokens: these tests call the API with an admin token."""
+    return admin_api
+
+
 def generate(api, model):
     return api.post("/api/v1/llm/generate", {"model": model, "prompt": f"hello {model}"}, format="json")
 

@@ -1,0 +1,378 @@
+"""What the OpenAPI schema says about the API (drf-spectacular), kept beside the views, not in them.
+
+The views answer with plain dicts built in `representations.py`; the serializers
+here only describe those bodies, and `tests/security/test_schema.py` fuzzes
+every operation with schemathesis to keep the two in step. Each view is
+described through an `OpenApiViewExtension`, drf-spectacular's way to annotate
+a view without decorating it, so llm/api/views.py stays validate-act-respond.
+"""
+
+from django.conf import settings
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
+    OpenApiSerializerFieldExtension,
+    OpenApiViewExtension,
+)
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers
+
+from llm import catalog
+from llm.api import serializers as api
+from llm.models import GenerationRequest, ModelPull
+
+API_PREFIX = "/api/v1/llm/"
+
+
+def only_this_api(endpoints, **kwargs):
+    """Preprocessing hook: our own API, at the contract's paths (no trailing slash).
+
+    The Ollama- and OpenAI-compatible doors follow those APIs' own documents.
+    """
+    return [
+        (path.rstrip("/"), regex, method, callback)
+        for path, regex, method, callback in endpoints
+        if path.startswith(API_PREFIX)
+    ]
+
+
+def retry_after_on_429(result, **kwargs):
+    """Postprocessing hook: every 429 says how long to wait."""
+    header = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}, "required": True}}
+    for operations in result["paths"].values():
+        for operation in operations.values():
+            if "429" in operation.get("responses", {}):
+                operation["responses"]["429"]["headers"] = header
+    return result
+
+
+# --- Bodies ---------------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    success = serializers.BooleanField(help_text="Always false.")
+    error = serializers.CharField(help_text="The HTTP reason phrase, e.g. Unauthorized.")
+    message = serializers.CharField(help_text="What went wrong, in a sentence.")
+
+
+class GenerationResultSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    request_id = serializers.CharField()
+    response = serializers.CharField(allow_blank=True)
+    model = serializers.CharField()
+    done = serializers.BooleanField()
+    queue_length = serializers.IntegerField(min_value=0)
+
+
+class GenerationQueuedSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField(help_text='"Request queued", or "Request running" once it started.')
+    request_id = serializers.CharField()
+    queue_position = serializers.IntegerField(min_value=0, help_text="1-based among waiting requests; 0: running.")
+    queue_length = serializers.IntegerField(min_value=0)
+
+
+class StreamLineSerializer(serializers.Serializer):
+    """One line of the newline-delimited JSON stream (`"stream": true`)."""
+
+    request_id = serializers.CharField()
+    model = serializers.CharField()
+    done = serializers.BooleanField()
+    status = serializers.CharField(required=False)
+    queue_position = serializers.IntegerField(required=False)
+    queue_length = serializers.IntegerField(required=False)
+    response = serializers.CharField(required=False, allow_blank=True)
+    success = serializers.BooleanField(required=False)
+    done_reason = serializers.CharField(required=False, allow_blank=True)
+    error = serializers.CharField(required=False)
+    message = serializers.CharField(required=False)
+
+
+def _counter(help_text):
+    return serializers.IntegerField(required=False, allow_null=True, help_text=help_text)
+
+
+class RequestDetailSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    request_id = serializers.CharField()
+    model = serializers.CharField()
+    status = serializers.ChoiceField(choices=GenerationRequest.Status.values)
+    done = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    queue_position = serializers.IntegerField(required=False, help_text="While queued.")
+    queue_length = serializers.IntegerField(required=False, help_text="While queued.")
+    response = serializers.CharField(required=False, allow_blank=True, help_text="Once done.")
+    done_reason = serializers.CharField(required=False, allow_blank=True, help_text="Once done.")
+    prompt_eval_count = _counter("Once done: prompt tokens.")
+    eval_count = _counter("Once done: tokens generated.")
+    total_duration = _counter("Once done: nanoseconds.")
+    load_duration = _counter("Once done: nanoseconds.")
+    prompt_eval_duration = _counter("Once done: nanoseconds.")
+    eval_duration = _counter("Once done: nanoseconds.")
+    error = serializers.CharField(required=False, help_text="Why it failed or was cancelled.")
+
+
+class CancelledSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    request_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=GenerationRequest.Status.values)
+
+
+class InstalledModelSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    size = serializers.IntegerField(allow_null=True)
+    modified_at = serializers.CharField(allow_null=True)
+
+
+class StatusSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    ollama_running = serializers.BooleanField()
+    current_model = serializers.CharField(allow_null=True)
+    queue_length = serializers.IntegerField(min_value=0)
+    is_processing = serializers.BooleanField()
+    available_models = serializers.ListField(child=serializers.CharField())
+    installed_models = InstalledModelSerializer(many=True)
+    ollama_standin = serializers.CharField(allow_null=True, help_text='"echo" or "llama" under the stand-in.')
+    ollama_error = serializers.CharField(required=False, help_text="Why Ollama could not be asked.")
+
+
+class ModelsSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    models = serializers.DictField(child=serializers.CharField(allow_blank=True), help_text="name: description")
+
+
+class PulledSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    model = serializers.CharField()
+    progress_url = serializers.CharField(required=False, help_text="While it is still pulling (202).")
+
+
+class PullOutcomeSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    progress_url = serializers.CharField(required=False)
+
+
+class PulledAllSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    results = serializers.DictField(child=PullOutcomeSerializer())
+
+
+class PullProgressSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    model = serializers.CharField()
+    status = serializers.ChoiceField(choices=ModelPull.Status.values)
+    detail = serializers.CharField(allow_blank=True)
+    completed = serializers.IntegerField()
+    total = serializers.IntegerField()
+    percent = serializers.FloatField()
+    error = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class PullListSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    pulls = PullProgressSerializer(many=True)
+
+
+class PullDetailSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    pull = PullProgressSerializer()
+
+
+class SwitchedSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    model = serializers.CharField()
+
+
+class ProcessedSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    processed = serializers.IntegerField(min_value=0)
+    remaining = serializers.IntegerField(min_value=0)
+
+
+class ClearedSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    cleared = serializers.IntegerField(min_value=0)
+
+
+# --- Errors ---------------------------------------------------------------------
+
+ERRORS = {
+    400: "The body is not valid: the message names the field.",
+    401: "No token, or a wrong, revoked or expired one.",
+    403: "The token's role may not do this (it needs an admin token).",
+    404: "No such thing, or not this token's.",
+    409: "It conflicts with the service's state (the model is busy, the request already ended, ...).",
+    413: "The body or the prompt is larger than allowed.",
+    415: "The body is not JSON.",
+    429: "Too many calls from this token: try again after Retry-After seconds.",
+    502: "Ollama answered with an error.",
+    503: "Ollama is not reachable.",
+}
+
+
+def errors(*codes):
+    """Error responses in the contract's shape; every call can get 401 and 429."""
+    return {
+        code: OpenApiResponse(ErrorSerializer, description=ERRORS[code])
+        for code in sorted({401, 429, *codes})
+    }
+
+
+WITH_BODY = (400, 413, 415)
+ADMIN = (403,)
+
+
+def _describe(view, **actions):
+    """Annotate `view` ("llm.api.views.X") for the schema without touching its code."""
+
+    class Extension(OpenApiViewExtension):
+        target_class = view
+
+        def view_replacement(self):
+            return extend_schema_view(**actions)(type(self.target.__name__, (self.target,), {}))
+
+    return Extension
+
+
+_describe(
+    "llm.api.views.GenerateViewSet",
+    create=extend_schema(
+        summary="Generate text",
+        description=(
+            "200 with the answer when nothing is ahead (or `wait: true`), 202 with the queue position "
+            "otherwise (or `wait: false`). With `stream: true`, newline-delimited JSON as the text comes."
+        ),
+        request=api.GenerateSerializer,
+        responses={
+            (200, "application/json"): GenerationResultSerializer,
+            (200, "application/x-ndjson"): StreamLineSerializer,
+            202: GenerationQueuedSerializer,
+            **errors(*WITH_BODY, 409, 502),
+        },
+    ),
+)
+_REQUEST_ID = OpenApiParameter("request_id", OpenApiTypes.STR, OpenApiParameter.PATH)
+_describe(
+    "llm.api.views.RequestViewSet",
+    retrieve=extend_schema(
+        summary="One of this token's requests: where it stands, its result once done",
+        parameters=[_REQUEST_ID],
+        responses={200: RequestDetailSerializer, **errors(404)},
+    ),
+    destroy=extend_schema(
+        summary="Cancel one of this token's requests",
+        parameters=[_REQUEST_ID],
+        responses={200: CancelledSerializer, **errors(404, 409)},
+    ),
+)
+_describe(
+    "llm.api.views.StatusViewSet",
+    list=extend_schema(summary="Ollama, the resident model, the queue", responses={200: StatusSerializer, **errors()}),
+)
+_describe(
+    "llm.api.views.ModelsViewSet",
+    list=extend_schema(summary="The catalog, with descriptions", responses={200: ModelsSerializer, **errors()}),
+)
+_describe(
+    "llm.api.views.PullViewSet",
+    create=extend_schema(
+        summary="Download a model (admin)",
+        request=api.ModelSerializer,
+        responses={200: PulledSerializer, 202: PulledSerializer, **errors(*WITH_BODY, *ADMIN, 502)},
+    ),
+)
+_describe(
+    "llm.api.views.PullAllViewSet",
+    create=extend_schema(
+        summary="Download every catalog model (admin)",
+        request=None,
+        responses={200: PulledAllSerializer, 202: PulledAllSerializer, **errors(*ADMIN)},
+    ),
+)
+_describe(
+    "llm.api.views.PullProgressViewSet",
+    list=extend_schema(summary="Recent pulls (admin)", responses={200: PullListSerializer, **errors(*ADMIN)}),
+    retrieve=extend_schema(
+        summary="One pull's progress (admin)",
+        parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={200: PullDetailSerializer, **errors(*ADMIN, 404)},
+    ),
+)
+_describe(
+    "llm.api.views.SwitchViewSet",
+    create=extend_schema(
+        summary="Unload the resident model, load this one (admin)",
+        request=api.ModelSerializer,
+        responses={200: SwitchedSerializer, **errors(*WITH_BODY, *ADMIN, 409, 502, 503)},
+    ),
+)
+_describe(
+    "llm.api.views.QueueViewSet",
+    process=extend_schema(
+        summary="Run up to max_iterations queued requests in this call (admin)",
+        request=api.ProcessQueueSerializer,
+        responses={200: ProcessedSerializer, **errors(*WITH_BODY, *ADMIN)},
+    ),
+    clear=extend_schema(
+        summary="Cancel every waiting request (admin)",
+        request=None,
+        responses={200: ClearedSerializer, **errors(*ADMIN)},
+    ),
+)
+
+
+# --- What drf-spectacular cannot guess -------------------------------------------
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "llm.api.authentication.ApiKeyAuthentication"
+    name = ["ApiKey", "Bearer"]
+
+    def get_security_requirement(self, auto_schema):
+        return [{"ApiKey": []}, {"Bearer": []}]  # either one
+
+    def get_security_definition(self, auto_schema):
+        return [{"type": "apiKey", "in": "header", "name": "X-API-Key"}, {"type": "http", "scheme": "bearer"}]
+
+
+class CatalogModelFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "llm.api.serializers.CatalogModelField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "enum": catalog.names(), "description": "A model of the catalog (GET /models)."}
+
+
+class StopFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "llm.api.serializers.StopField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+
+
+class OptionsSchema(OpenApiSerializerExtension):
+    """Ollama's options: the listed ones are checked, any other passes through to Ollama."""
+
+    target_class = "llm.api.serializers.OptionsSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": True}
+
+
+class GenerateSchema(OpenApiSerializerExtension):
+    target_class = "llm.api.serializers.GenerateSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        prompt = {**schema["properties"]["prompt"], "minLength": 1, "maxLength": settings.LLM_MAX_PROMPT_CHARS}
+        return {**schema, "properties": {**schema["properties"], "prompt": prompt}}
