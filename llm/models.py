@@ -228,13 +228,6 @@ class GenerationRequest(models.Model):
         ended = self._end(
             self.Status.DONE, response=response, done_reason=final_chunk.get("done_reason") or "", **counters
         )
-
-    def fail(self, reason):
-        self._end(self.Status.FAILED, error=str(reason))
-
-    def cancel(self, reason="Cancelled"):
-        """Cancel a waiting or running request; a running one stops at its next checkpoint."""
-        return self._end(self.Status.CANCELLED, error=reason, only_from=self.UNFINISHED)
         if ended and self.token_id:
             # The token's usage, added up in the database: two processes may finish at once.
             ApiToken.objects.filter(pk=self.token_id).update(
@@ -242,6 +235,13 @@ class GenerationRequest(models.Model):
                 prompt_tokens=F("prompt_tokens") + (self.prompt_eval_count or 0),
                 generated_tokens=F("generated_tokens") + (self.eval_count or 0),
             )
+
+    def fail(self, reason):
+        self._end(self.Status.FAILED, error=str(reason))
+
+    def cancel(self, reason="Cancelled"):
+        """Cancel a waiting or running request; a running one stops at its next checkpoint."""
+        return self._end(self.Status.CANCELLED, error=reason, only_from=self.UNFINISHED)
 
     def save_partial(self, text):
         """Store the text generated so far and wake whoever streams it.
