@@ -1,7 +1,7 @@
 """What the dashboard shows, gathered for its templates.
 
-`snapshot()` is the whole home page at one moment: the live partial and the
-full page render the same context, so a refresh never shows something new.
+`snapshot()` is the whole home page at one moment; the page and the partial
+that htmx swaps in every second render the same context.
 """
 
 from datetime import timedelta
@@ -71,13 +71,14 @@ def _ollama(report):
 def _loaded(model):
     expires_at = parse_datetime(model.get("expires_at") or "")
     keep_alive = _keep_alive_seconds()
-    forever = keep_alive is None or keep_alive == float("inf")
+    forever = keep_alive == float("inf")
+    # Ollama restarts the keep-alive clock at each use, so the clock tells when that was.
+    knowable = not forever and keep_alive is not None and expires_at is not None
     return {
         "name": catalog.name_for_tag(model.get("model") or model["name"]),
         "size": model.get("size"),
         "expires_at": None if forever else expires_at,
-        # Ollama restarts the keep-alive clock at each use, so the clock tells when that was.
-        "last_used": None if forever or expires_at is None else expires_at - timedelta(seconds=keep_alive),
+        "last_used": expires_at - timedelta(seconds=keep_alive) if knowable else None,
         "keep_alive": settings.LLM_KEEP_ALIVE,
     }
 
