@@ -66,7 +66,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="bytes every registry model reports (default: 2-3 GB each; llama: the GGUF's size)")
     p.add_argument("--ctx", type=int, default=int(_env("CTX", 2048)), help="llama: context length")
     p.add_argument("--threads", type=int, default=_optional(int, "THREADS"),
-                   help="llama: CPU threads (default: all cores)")
+                   help="llama: CPU threads (default: half the cores)")
     p.add_argument("--load-seconds", type=float, default=_optional(float, "LOAD_SECONDS"),
                    help="simulated load time (default 0.2; llama: 0, the real load takes its time)")
     p.add_argument("--token-seconds", type=float, default=_optional(float, "TOKEN_SECONDS"),

@@ -166,7 +166,10 @@ class LlamaCppBackend:
                               "parameter_size": params.group(1).upper() if params else "unknown",
                               "quantization_level": quant.group(1).upper() if quant else "unknown"}
         self.n_ctx = n_ctx
-        self.threads = threads or max(os.cpu_count() or 1, 1)
+        # Half the cores, as llama.cpp advises: its threads spin while they wait for each
+        # other, so with every core busy, any other busy process (the gateway's web server
+        # and worker) stalls them all -- measured 10x slower on 2 cores.
+        self.threads = threads or max((os.cpu_count() or 2) // 2, 1)
         self._lock = threading.Lock()
         self._models: dict[str, tuple] = {}  # model name -> (Llama, its generation lock)
 

@@ -7,6 +7,7 @@ which bin/test installs; skipped with the reason when they are absent.
 import pytest
 
 from llm.standin.backend import real_extras_missing
+from tests.support.service import Service
 from tests.support.standin import Standin
 
 MISSING = real_extras_missing()
@@ -33,6 +34,13 @@ def e2e_standin():
         yield process
 
 
+@pytest.fixture(scope="module")
+def service(e2e_standin):
+    """First come, first served, so requests for two names queued in turn make the worker swap every time."""
+    with Service.start(e2e_standin, env={"LLM_SCHEDULER": "fifo"}) as running:
+        yield running
+
+
 @pytest.fixture
 def standin(e2e_standin, service):
     e2e_standin.reset(state=True)
@@ -47,7 +55,7 @@ def ask(service, n, **extra):
 
 
 def test_real_text_flows_through_the_queue_with_one_model_resident_at_a_time(service, standin):
-    # In order, so the worker (first come, first served) alternates the two names.
+    # In order, so the worker (first come, first served here) alternates the two names.
     queued = [ask(service, n, wait=False) for n in range(len(QUESTIONS))]
     assert max(answer["queue_length"] for answer in queued) >= 2  # the queue filled up...
     results = [service.wait_until_finished(answer["request_id"], timeout=120) for answer in queued]
