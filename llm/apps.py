@@ -8,7 +8,33 @@ class LlmConfig(AppConfig):
     verbose_name = "LLM gateway"
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+        from django_q.signals import post_spawn
+
         checks.register(check_settings)
+        post_spawn.connect(wake_on_worker_start, dispatch_uid="llm.wake_on_worker_start")
+        post_migrate.connect(schedule_safety_net, sender=self, dispatch_uid="llm.schedule_safety_net")
+
+
+def wake_on_worker_start(**kwargs):
+    """A worker that starts looks for work at once: after a crash, the tasks that
+    would have woken it may be held by the dead cluster for hours (its `retry`)."""
+    from llm import tasks
+
+    tasks.wake_generation_worker()
+    tasks.wake_pull_worker()
+
+
+def schedule_safety_net(**kwargs):
+    """Wake the worker every minute too, in case a wake-up was lost (a web
+    process killed between storing a request and enqueueing its task)."""
+    from django_q.models import Schedule
+
+    for func in ("llm.tasks.run_generations", "llm.tasks.run_pulls"):
+        Schedule.objects.update_or_create(
+            name=f"safety net: {func}",
+            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
+        )
 
 
 def check_settings(app_configs, **kwargs):

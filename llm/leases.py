@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
@@ -34,7 +35,7 @@ def hold(name, wait=0.0):
     holder = new_holder_id()
     seconds = settings.LLM_LEASE_SECONDS
     deadline = time.monotonic() + wait
-    while not Lease.try_acquire(name, holder, seconds):
+    while not (Lease.try_acquire(name, holder, seconds) or _take_from_the_dead(name, holder, seconds)):
         if time.monotonic() >= deadline:
             yield None
             return
@@ -48,6 +49,39 @@ def hold(name, wait=0.0):
         stop.set()
         renewer.join(timeout=2)
         Lease.release(name, holder)
+
+
+def _take_from_the_dead(name, holder, seconds):
+    """Take a lease whose holder was a process on this host that no longer runs.
+
+    A killed worker's lease would otherwise block everyone until it runs out;
+    after a restart on the same box we can tell at once that its holder is gone.
+    """
+    current = Lease.current_holder(name)
+    if current is None:
+        return False
+    host, _, rest = current.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
+        return False
+    log.warning("Taking the %s lease from %s, which is no longer running", name, current)
+    return Lease.take_over(name, current, holder, seconds)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    # A killed child whose parent died too stays a zombie until init reaps it
+    # (in a container, maybe never): it answers signals but runs nothing.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 def _renew(name, holder, seconds, stop):

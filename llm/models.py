@@ -181,7 +181,6 @@ class GenerationRequest(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    not_before = models.DateTimeField(null=True, blank=True, help_text="Waiting to retry until then.")
     worker = models.CharField(max_length=200, blank=True, help_text="Who ran it last (host:pid:...).")
     # Ollama's own figures for the generation; durations in nanoseconds.
     prompt_eval_count = models.PositiveIntegerField(null=True, blank=True)
@@ -212,6 +211,14 @@ class GenerationRequest(models.Model):
     @property
     def is_finished(self):
         return self.status not in self.UNFINISHED
+
+    def requeue(self, reason):
+        """Put a request whose run was cut short back in line (it keeps its place)."""
+        requeued = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(
+            status=self.Status.QUEUED, started_at=None, response="", error=reason
+        )
+        self.refresh_from_db()
+        return bool(requeued)
 
     def claim(self, worker):
         """Take this request if it is still waiting. False: someone else has it."""
@@ -411,6 +418,11 @@ class Lease(models.Model):
     def renew(cls, name, holder, seconds):
         expires = timezone.now() + timedelta(seconds=seconds)
         return bool(cls.objects.filter(name=name, holder=holder).update(expires_at=expires))
+
+    @classmethod
+    def take_over(cls, name, old_holder, holder, seconds):
+        expires = timezone.now() + timedelta(seconds=seconds)
+        return bool(cls.objects.filter(name=name, holder=old_holder).update(holder=holder, expires_at=expires))
 
     @classmethod
     def release(cls, name, holder):

@@ -29,15 +29,26 @@ def request_pull(name, token=None):
 def drain():
     """Run waiting pulls until none is left; returns at once if another process is pulling."""
     processed = 0
-    while ModelPull.objects.waiting().exists():
+    while ModelPull.objects.unfinished().exists():
         with leases.hold(Lease.PULLS) as holder:
             if holder is None:
                 break
+            _recover_orphans()
             pull = ModelPull.objects.waiting().order_by("created_at", "pk").first()
             if pull is not None and pull.claim():
                 execute(pull)
                 processed += 1
     return processed
+
+
+def _recover_orphans():
+    """Pulls left running by a worker that died go back in line: Ollama resumes
+    a pull from the layers it already has. Call it only while holding the lease."""
+    for orphan in ModelPull.objects.filter(status=ModelPull.Status.RUNNING):
+        log.warning("Resuming the pull of %s: its worker stopped", orphan.model)
+        ModelPull.objects.filter(pk=orphan.pk, status=ModelPull.Status.RUNNING).update(
+            status=ModelPull.Status.QUEUED, detail="resuming after an interruption"
+        )
 
 
 def execute(pull):

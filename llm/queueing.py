@@ -10,8 +10,16 @@ from llm import notify, pulls, tasks
 from llm.models import GenerationRequest
 
 
+class QueueFull(Exception):
+    """More requests wait than LLM_MAX_QUEUE_LENGTH allows."""
+
+    retry_after = 5
+
+
 def submit_generation(token, model, prompt="", options=None, **fields):
     """Store a generation and wake the worker. `fields`: kind, messages, extra, source."""
+    if GenerationRequest.objects.waiting().count() >= settings.LLM_MAX_QUEUE_LENGTH:
+        raise QueueFull(f"The queue is full ({settings.LLM_MAX_QUEUE_LENGTH} requests wait); try again shortly")
     with transaction.atomic():
         request = GenerationRequest.objects.create(
             token=token, model=model, prompt=prompt, options=options or {}, **fields

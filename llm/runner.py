@@ -13,7 +13,7 @@ from django.conf import settings
 
 from llm import catalog, residency, scheduling
 from llm.models import GenerationRequest
-from llm.ollama import OllamaError, client
+from llm.ollama import OllamaError, OllamaUnavailable, client
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +31,36 @@ def drain(max_iterations=None, lease_wait=0.0):
     """
     processed = 0
     while max_iterations is None or processed < max_iterations:
-        if not GenerationRequest.objects.waiting().exists():
+        # Running ones count too: if their worker died, the next holder recovers them.
+        if not GenerationRequest.objects.unfinished().exists():
             break
         with residency.engine(wait=lease_wait) as holder:
             if holder is None:
                 break
+            recover_orphans(holder)
             request = _claim_next(holder)
             if request is not None:
                 execute(request)
                 processed += 1
     return processed
+
+
+def recover_orphans(holder):
+    """Requests left `running` by a worker that died (SIGKILL, OOM killer, reboot).
+
+    Only the engine's holder runs a request, so while we hold it, any other
+    running request is an orphan: it goes back in line, or fails with a reason
+    once it has had LLM_MAX_ATTEMPTS runs. Call it only while holding the engine.
+    """
+    for orphan in GenerationRequest.objects.running().exclude(worker=holder):
+        if orphan.attempts < settings.LLM_MAX_ATTEMPTS:
+            log.warning("Re-running %s: its worker %s stopped while running it", orphan.request_id, orphan.worker)
+            orphan.requeue(f"Interrupted (attempt {orphan.attempts}): the worker stopped; running it again")
+        else:
+            orphan._end(
+                GenerationRequest.Status.FAILED,
+                error=f"The worker stopped while running this request, {orphan.attempts} times; giving up",
+            )
 
 
 def _claim_next(holder):
@@ -55,9 +75,7 @@ def execute(request):
     """Load the model if need be and generate; the request ends done, failed or cancelled."""
     log.info("Running %s on %s", request.request_id, request.model)
     try:
-        entry = catalog.get(request.model)
-        residency.ensure_loaded(entry.tag)
-        text, final = _generate(entry.tag, request)
+        text, final = _run_with_retries(request)
     except Cancelled:
         log.info("%s was cancelled while running", request.request_id)
         return
@@ -74,6 +92,28 @@ def execute(request):
 
 class Cancelled(Exception):
     pass
+
+
+def _run_with_retries(request):
+    """While Ollama is unreachable, wait and try again with a growing pause, for up to
+    LLM_OLLAMA_RETRY_SECONDS; then the request fails saying so. Other errors fail at once."""
+    entry = catalog.get(request.model)
+    give_up_at = time.monotonic() + settings.LLM_OLLAMA_RETRY_SECONDS
+    pause = 0.5
+    while True:
+        try:
+            residency.ensure_loaded(entry.tag)
+            return _generate(entry.tag, request)
+        except OllamaUnavailable as exc:
+            if time.monotonic() + pause > give_up_at:
+                raise OllamaUnavailable(
+                    f"{exc}; gave up after retrying for {settings.LLM_OLLAMA_RETRY_SECONDS:g}s"
+                ) from exc
+            log.warning("%s: %s; trying again in %.1fs", request.request_id, exc, pause)
+            if not request.save_partial(""):
+                raise Cancelled() from exc
+            time.sleep(pause)
+            pause = min(pause * 2, 10)
 
 
 def ollama_payload(request, tag):

@@ -7,10 +7,20 @@ tables what to do (llm/scheduling.py decides the order).
 from django_q.tasks import async_task
 
 from llm import pulls, runner
+from llm.models import GenerationRequest
 
 
 def run_generations():
-    return runner.drain()
+    """Run one request, then hand on to a fresh task if more wait.
+
+    One request per task keeps every task well inside django-q2's timeout, and
+    lets a SIGTERM'd worker stop after the request in hand instead of draining
+    the whole queue first.
+    """
+    processed = runner.drain(max_iterations=1)
+    if processed and GenerationRequest.objects.waiting().exists():
+        wake_generation_worker()
+    return processed
 
 
 def run_pulls():

@@ -291,9 +291,6 @@ LLM_PULL_WAIT_SECONDS = envnumber("LLM_PULL_WAIT_SECONDS", 300.0, float, minimum
 # How long an unstreamed call through the Ollama- or OpenAI-compatible API waits
 # (their clients know no "queued" answer); past it the request is cancelled.
 LLM_COMPAT_WAIT_SECONDS = envnumber("LLM_COMPAT_WAIT_SECONDS", 900.0, float, minimum=1)
-# How long an unstreamed call through the Ollama- or OpenAI-compatible API waits
-# (their clients know no "queued" answer); past it the request is cancelled.
-LLM_COMPAT_WAIT_SECONDS = envnumber("LLM_COMPAT_WAIT_SECONDS", 900.0, float, minimum=1)
 # Timeouts on the HTTP calls to Ollama: connecting, and the gap between two chunks
 # of a reply (a model that loads slowly sends nothing for a while).
 OLLAMA_CONNECT_TIMEOUT = envnumber("OLLAMA_CONNECT_TIMEOUT", 5.0, float, minimum=0.1)
@@ -302,6 +299,13 @@ OLLAMA_READ_TIMEOUT = envnumber("OLLAMA_READ_TIMEOUT", 300.0, float, minimum=1)
 LLM_GENERATION_TIMEOUT = envnumber("LLM_GENERATION_TIMEOUT", 900, int, minimum=10)
 # The longest one pull may run.
 LLM_PULL_TIMEOUT = envnumber("LLM_PULL_TIMEOUT", 6 * 3600, int, minimum=60)
+# How many times a request is run when its worker dies under it (crash recovery).
+LLM_MAX_ATTEMPTS = envnumber("LLM_MAX_ATTEMPTS", 2, int, minimum=1)
+# While Ollama is unreachable, a request waits and retries (with a growing pause)
+# this long before it fails.
+LLM_OLLAMA_RETRY_SECONDS = envnumber("LLM_OLLAMA_RETRY_SECONDS", 60.0, float, minimum=0)
+# The most requests that may wait; beyond it, generate answers 503 with Retry-After.
+LLM_MAX_QUEUE_LENGTH = envnumber("LLM_MAX_QUEUE_LENGTH", 500, int, minimum=1)
 # The database lease that makes loading and generating one-at-a-time across
 # processes: how long it lasts without renewal (its holder renews it every third).
 LLM_LEASE_SECONDS = envnumber("LLM_LEASE_SECONDS", 30.0, float, minimum=1)

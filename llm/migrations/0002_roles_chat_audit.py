@@ -56,11 +56,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='generationrequest',
-            name='not_before',
-            field=models.DateTimeField(blank=True, help_text='Waiting to retry until then.', null=True),
-        ),
-        migrations.AddField(
-            model_name='generationrequest',
             name='source',
             field=models.CharField(choices=[('api', 'our API'), ('ollama', 'Ollama-compatible API'), ('openai', 'OpenAI-compatible API'), ('dashboard', 'Dashboard')], default='api', max_length=10),
         ),

@@ -1,6 +1,10 @@
+import threading
+
 import pytest
 
+from llm import runner
 from llm.models import GenerationRequest
+from tests.support.service import poll
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -108,8 +112,47 @@ def test_a_model_that_is_not_installed_fails_with_a_clear_reason(api, standin, i
     assert "Model llama3.2:3b is not installed in Ollama; pull it first" in response.json()["message"]
 
 
-def test_generation_while_ollama_is_down_fails_and_says_so(api, standin, inline_worker):
+def test_generation_while_ollama_is_down_retries_then_fails_and_says_so(api, standin, inline_worker, settings):
+    settings.LLM_OLLAMA_RETRY_SECONDS = 1
     standin.configure(faults={"down": True})
     response = api.post("/api/v1/llm/generate", BODY, format="json")
     assert response.status_code == 502
-    assert "Ollama" in response.json()["message"]
+    message = response.json()["message"]
+    assert "Ollama is not reachable" in message and "gave up after retrying for 1s" in message
+
+
+def test_generation_waits_for_ollama_to_come_back(api, standin, settings):
+    settings.LLM_OLLAMA_RETRY_SECONDS = 30
+    standin.configure(faults={"down": True})
+    request_id = api.post("/api/v1/llm/generate", dict(BODY, wait=False), format="json").json()["request_id"]
+    worker = threading.Thread(target=runner.drain)
+    worker.start()
+    poll(lambda: GenerationRequest.objects.get(request_id=request_id).status == "running", 5, message="it to start")
+    standin.configure(faults={})
+    worker.join(timeout=30)
+    assert GenerationRequest.objects.get(request_id=request_id).status == "done"
+
+
+def test_a_connection_dropped_mid_generation_is_retried(api, standin, inline_worker, settings):
+    settings.LLM_OLLAMA_RETRY_SECONDS = 5
+    standin.configure(faults={"drop_after_chunks": 3})
+    request_id = api.post("/api/v1/llm/generate", dict(BODY, wait=False), format="json").json()["request_id"]
+    # Dropped every time: it retries, then fails saying why.
+    generation = GenerationRequest.objects.get(request_id=request_id)
+    assert generation.status == "failed"
+    assert "broke off" in generation.error and "gave up" in generation.error
+
+
+def test_a_full_queue_answers_503_with_retry_after(api, standin, idle_worker, settings):
+    settings.LLM_MAX_QUEUE_LENGTH = 2
+    for _ in range(2):
+        assert api.post("/api/v1/llm/generate", dict(BODY, wait=False), format="json").status_code == 202
+    response = api.post("/api/v1/llm/generate", dict(BODY, wait=False), format="json")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "6"
+    assert response.json() == {
+        "success": False,
+        "error": "Service Unavailable",
+        "message": "The queue is full (2 requests wait); try again shortly",
+    }
+    assert GenerationRequest.objects.count() == 2

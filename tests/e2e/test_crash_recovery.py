@@ -1,0 +1,55 @@
+"""Nothing is lost when the worker dies or is stopped: real processes, real signals."""
+
+import signal
+
+import pytest
+
+from tests.support.service import poll
+
+pytestmark = pytest.mark.e2e
+
+
+def submit(service, count, tokens=20):
+    return [
+        service.post("/generate", {"model": ["llama3.2:1b", "phi4:mini"][n % 2], "prompt": f"survivor {n}",
+                                   "wait": False, "options": {"max_tokens": tokens}}).json()["request_id"]
+        for n in range(count)
+    ]
+
+
+def wait_until_something_runs(service):
+    poll(lambda: service.get("/status").json()["is_processing"], 10, message="a request to run")
+
+
+def test_a_sigkilled_worker_loses_nothing_and_runs_nothing_twice_at_once(service, standin):
+    standin.configure(token_seconds=0.02)
+    ids = submit(service, 20)
+    wait_until_something_runs(service)
+    service.kill_worker(signal.SIGKILL)  # the whole process group, mid-generation
+    assert service.get("/status").json()["is_processing"] is True  # left "running" by the dead worker
+    service.start_worker()
+    results = [service.wait_until_finished(request_id, timeout=90) for request_id in ids]
+    for result in results:
+        assert result["status"] == "done" or (result["status"] == "failed" and result["error"]), result
+    assert sum(result["status"] == "done" for result in results) >= 19
+    counters = standin.counters()
+    assert counters["max_concurrent_generations"] == 1
+    assert counters["max_resident"] == 1
+    prompts = counters["prompts"]
+    # Each prompt reached Ollama once, but for the one cut short, which ran again.
+    assert sorted(prompts.values())[:-1] == [1] * 19 and max(prompts.values()) <= 2
+    assert len(prompts) == 20
+
+
+def test_sigterm_lets_the_worker_finish_the_request_in_hand(service, standin):
+    standin.configure(token_seconds=0.02)
+    ids = submit(service, 5, tokens=50)  # about 1 s each
+    wait_until_something_runs(service)
+    running = next(rid for rid in ids if service.get(f"/requests/{rid}").json()["status"] == "running")
+    service.worker.send_signal(signal.SIGTERM)
+    assert service.worker.wait(timeout=30) == 0
+    assert service.get(f"/requests/{running}").json()["status"] == "done"
+    assert service.get("/status").json()["queue_length"] >= 1, "it should stop, not drain the whole queue"
+    service.start_worker()
+    assert all(service.wait_until_finished(rid, timeout=60)["status"] == "done" for rid in ids)
+    assert set(standin.counters()["prompts"].values()) == {1}
