@@ -10,8 +10,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from llm import catalog, scheduling, status
-from llm.models import GenerationRequest, ModelPull
+from llm import audit, catalog, scheduling, status
+from llm.models import AuditEntry, GenerationRequest, ModelPull
 from llm.ollama import OllamaError, client
 from llm.standin.keepalive import BadRequest, parse_keep_alive
 
@@ -36,6 +36,7 @@ def generation(request):
     """A request's detail page."""
     if request.status == GenerationRequest.Status.QUEUED:
         request.position = scheduling.queue_position(request)
+    request.who = _who(request)
     return {"generation": request, "timings": _timings(request), "took": _duration_or_none(request.duration)}
 
 
@@ -74,8 +75,10 @@ def _loaded(model):
     forever = keep_alive == float("inf")
     # Ollama restarts the keep-alive clock at each use, so the clock tells when that was.
     knowable = not forever and keep_alive is not None and expires_at is not None
+    name = catalog.name_for_tag(model.get("model") or model["name"])
     return {
-        "name": catalog.name_for_tag(model.get("model") or model["name"]),
+        "name": name,
+        "since": _loaded_since(name),
         "size": model.get("size"),
         "expires_at": None if forever else expires_at,
         "last_used": expires_at - timedelta(seconds=keep_alive) if knowable else None,
@@ -110,9 +113,11 @@ def _queue():
     for request in waiting:
         request.position = positions[request.pk]
         request.waited = duration(now - request.created_at)
+        request.who = _who(request)
     running = list(GenerationRequest.objects.running().select_related("token").order_by("started_at"))
     for request in running:
         request.elapsed = duration(now - (request.started_at or now))
+        request.who = _who(request)
     finished = list(
         GenerationRequest.objects.exclude(status__in=GenerationRequest.UNFINISHED)
         .select_related("token")
@@ -120,6 +125,7 @@ def _queue():
     )
     for request in finished:
         request.took = _duration_or_none(request.duration)
+        request.who = _who(request)
     return {"waiting": waiting, "waiting_count": scheduling.queue_length(), "running": running, "finished": finished}
 
 
@@ -153,6 +159,19 @@ def _timings(request):
     if request.eval_count and request.eval_duration:
         rows.append(("Speed", f"{request.eval_count / (request.eval_duration / 1e9):.1f} tokens/s"))
     return [(label, value) for label, value in rows if value is not None]
+
+
+def _who(request):
+    """Who sent a request: its token's name, or where it came from."""
+    if request.token is not None:
+        return request.token.name
+    return "dashboard" if request.source == GenerationRequest.Source.DASHBOARD else "(no token)"
+
+
+def _loaded_since(name):
+    """When the gateway loaded `name`, if the last load it made was that model's (llm/residency.py records each)."""
+    last = AuditEntry.objects.filter(action=audit.Action.MODEL_LOAD).order_by("-created_at", "-pk").first()
+    return last.created_at if last is not None and last.target == name else None
 
 
 def _duration_or_none(delta):

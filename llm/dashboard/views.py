@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from llm import catalog, queueing, residency
+from llm import audit, catalog, queueing, residency
 from llm.dashboard import panels
 from llm.dashboard.access import staff_required
 from llm.dashboard.forms import CatalogModelForm, PromptForm
@@ -47,7 +47,9 @@ def try_prompt(request):
     if request.method != "POST" or not form.is_valid():
         return render(request, "llm/try.html", {"form": form})
     data = form.cleaned_data
-    generation = queueing.submit_generation(None, data["model"], data["prompt"], form.options())
+    generation = queueing.submit_generation(
+        None, data["model"], data["prompt"], form.options(), source=GenerationRequest.Source.DASHBOARD
+    )
     # Generations carry a token, not a user: the log says who sent this one.
     log.info("Dashboard user %s queued %s on %s", request.user.get_username(), generation.request_id, data["model"])
     messages.success(request, f"Queued {generation.request_id} on {data['model']}.")
@@ -62,6 +64,7 @@ def pull(request):
         return _answer(request, messages.ERROR, _first_error(form))
     name = form.cleaned_data["model"]
     queueing.submit_pulls([name])
+    audit.record(audit.Action.PULL, name, user=request.user)
     return _answer(request, messages.SUCCESS, f"Pulling {name}: follow it under Pulls.")
 
 
@@ -70,6 +73,7 @@ def pull(request):
 def pull_all(request):
     names = catalog.names()
     queueing.submit_pulls(names)
+    audit.record(audit.Action.PULL_ALL, ", ".join(names), user=request.user)
     return _answer(request, messages.SUCCESS, f"Pulling all {len(names)} models of the catalog.")
 
 
@@ -93,6 +97,7 @@ def switch(request):
         residency.switch_to(name, wait=ACTION_WAIT_SECONDS)
     except (OllamaError, residency.EngineBusy) as exc:
         return _answer(request, messages.ERROR, f"Could not switch to {name}: {exc}")
+    audit.record(audit.Action.SWITCH, name, user=request.user)
     return _answer(request, messages.SUCCESS, f"Switched to {name}.")
 
 
@@ -103,6 +108,7 @@ def unload(request):
         unloaded = residency.unload(wait=ACTION_WAIT_SECONDS)
     except (OllamaError, residency.EngineBusy) as exc:
         return _answer(request, messages.ERROR, f"Could not unload: {exc}")
+    audit.record(audit.Action.UNLOAD, ", ".join(unloaded), user=request.user)
     if not unloaded:
         return _answer(request, messages.INFO, "No model was loaded.")
     return _answer(request, messages.SUCCESS, f"Unloaded {', '.join(unloaded)}: its memory is free.")
@@ -112,6 +118,7 @@ def unload(request):
 @require_POST
 def clear_queue(request):
     cleared = queueing.clear_waiting()
+    audit.record(audit.Action.QUEUE_CLEAR, "queue", user=request.user, cleared=cleared)
     plural = "" if cleared == 1 else "s"
     return _answer(request, messages.SUCCESS, f"Cleared {cleared} waiting request{plural} from the queue.")
 

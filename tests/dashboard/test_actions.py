@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from llm import residency
-from llm.models import GenerationRequest, ModelPull
+from llm.models import AuditEntry, GenerationRequest, ModelPull
 from tests.dashboard.conftest import messages_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,6 +16,7 @@ def test_pull_starts_a_pull_and_says_where_to_follow_it(staff_client, standin, i
     assert messages_of(response) == ["Pulling gemma3:4b: follow it under Pulls."]
     assert ModelPull.objects.get().model == "gemma3:4b"
     assert response.context["active_pulls"][0].model == "gemma3:4b"
+    assert audit_trail() == [("pull", "gemma3:4b", "olga")]
 
 
 def test_pull_downloads_the_model_on_the_worker(staff_client, standin, inline_worker):
@@ -46,6 +47,7 @@ def test_pull_all_pulls_every_model_of_the_catalog(staff_client, standin, idle_w
     response = staff_client.post("/models/pull-all/", follow=True)
     assert messages_of(response) == ["Pulling all 6 models of the catalog."]
     assert ModelPull.objects.count() == 6
+    assert [action for action, _, _ in audit_trail()] == ["pull-all"]
 
 
 def test_cancel_stops_a_pull(staff_client, standin, idle_worker):
@@ -71,6 +73,7 @@ def test_switch_loads_the_model(staff_client, standin):
     assert messages_of(response) == ["Switched to phi4:mini."]
     assert residency.current_model() == "phi4:mini"
     assert response.context["ollama"]["loaded"]["name"] == "phi4:mini"
+    assert ("switch", "phi4:mini", "olga") in audit_trail()
 
 
 def test_switch_to_a_model_that_is_not_installed_says_to_pull_it(staff_client, standin):
@@ -79,6 +82,7 @@ def test_switch_to_a_model_that_is_not_installed_says_to_pull_it(staff_client, s
     assert messages_of(response) == [
         "Could not switch to gemma3:4b: Model gemma3:4b is not installed in Ollama; pull it first"
     ]
+    assert ("switch", "gemma3:4b", "olga") not in audit_trail()
 
 
 def test_switch_when_ollama_is_down_says_so(staff_client, standin):
@@ -99,6 +103,7 @@ def test_unload_frees_the_memory_now(staff_client, standin):
     assert messages_of(response) == ["Unloaded llama3.2:3b: its memory is free."]
     assert residency.current_model() is None
     assert standin.counters()["unloads"] == 1
+    assert ("unload", "llama3.2:3b", "olga") in audit_trail()
 
 
 def test_unload_with_nothing_loaded_says_so(staff_client, standin):
@@ -122,9 +127,17 @@ def test_clear_queue_cancels_the_waiting_requests_but_not_the_running_one(staff_
     }
     running.refresh_from_db()
     assert running.status == "running"
+    [entry] = AuditEntry.objects.filter(action="queue.clear")
+    assert (entry.user.username, entry.detail) == ("olga", {"cleared": 3})
 
 
 def test_the_clear_queue_button_asks_for_confirmation(staff_client, standin):
     GenerationRequest.objects.create(model="llama3.2:1b", prompt="job")
     html = staff_client.get("/").content.decode()
     assert "return confirm(" in html and ">Clear queue</button>" in html
+
+
+def audit_trail():
+    """(action, target, username) of the audit log's entries made by people, oldest first."""
+    entries = AuditEntry.objects.exclude(user=None).order_by("created_at", "pk")
+    return [(entry.action, entry.target, entry.user.username) for entry in entries]

@@ -27,7 +27,16 @@ def test_it_shows_the_loaded_model_and_when_its_keep_alive_runs_out(staff_client
     assert loaded["name"] == "llama3.2:3b"
     assert timedelta(minutes=4) < loaded["expires_at"] - timezone.now() <= timedelta(minutes=5)
     assert abs(loaded["last_used"] - timezone.now()) < timedelta(seconds=30)
+    assert abs(loaded["since"] - timezone.now()) < timedelta(seconds=30)
     assert b'data-test="loaded-model">llama3.2:3b<' in response.content
+
+
+def test_a_model_loaded_outside_the_gateway_has_no_loading_time(staff_client, standin):
+    residency.switch_to("llama3.2:3b", wait=5)
+    standin.request("POST", "/api/generate", {"model": "llama3.2:3b", "keep_alive": 0, "stream": False})
+    standin.request("POST", "/api/generate", {"model": "phi4-mini", "keep_alive": "5m", "stream": False})
+    loaded = staff_client.get("/").context["ollama"]["loaded"]
+    assert (loaded["name"], loaded["since"]) == ("phi4:mini", None)
 
 
 def test_it_says_so_when_no_model_is_loaded(staff_client, standin):

@@ -22,6 +22,7 @@ def test_a_prompt_is_queued_and_the_request_page_follows_it(staff_client, standi
     assert response.redirect_chain == [(f"/requests/{generation.request_id}/", 302)]
     assert messages_of(response) == [f"Queued {generation.request_id} on llama3.2:1b."]
     assert (generation.status, generation.token, generation.prompt) == ("queued", None, "Say hi")
+    assert generation.source == "dashboard"
     assert generation.options == {"num_predict": 16, "temperature": 0.5}
 
 
