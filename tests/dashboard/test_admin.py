@@ -36,6 +36,14 @@ def test_the_database_never_holds_the_raw_key(admin_client):
     assert raw not in {token.name, token.prefix, token.key_hash}
 
 
+def test_a_token_created_with_a_role_has_it(admin_client):
+    admin_client.post(
+        "/admin/llm/apitoken/add/",
+        {"name": "ops", "role": "admin", "owner": "", "revoked_at_0": "", "revoked_at_1": ""},
+    )
+    assert ApiToken.objects.get(name="ops").role == "admin"
+
+
 def test_editing_a_token_keeps_its_key(admin_client):
     token, raw = ApiToken.issue("old name")
     response = admin_client.post(
@@ -47,9 +55,9 @@ def test_editing_a_token_keeps_its_key(admin_client):
     assert ApiToken.objects.authenticate(raw).name == "new name"
 
 
-def test_the_token_list_shows_name_owner_created_last_used_and_revoked(admin_client, alice_token):
+def test_the_token_list_shows_name_owner_role_created_last_used_and_revoked(admin_client, alice_token):
     html = admin_client.get("/admin/llm/apitoken/").content.decode()
-    for column in ("Name", "Owner", "Created at", "Last used at", "Revoked at"):
+    for column in ("Name", "Owner", "Role", "Created at", "Last used at", "Revoked at"):
         assert column in html
     assert "alice&#x27;s script" in html
 
