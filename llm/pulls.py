@@ -9,7 +9,7 @@ import time
 
 from django.conf import settings
 
-from llm import catalog, leases
+from llm import catalog, fit, leases
 from llm.models import Lease, ModelPull
 from llm.ollama import OllamaError, client
 
@@ -57,7 +57,10 @@ def execute(pull):
     saved_at = 0.0
     try:
         for line in client().pull(pull.tag):
+            known = pull.total_bytes
             pull.record(line)
+            if pull.total_bytes > known:
+                fit.check_disk(pull.model, pull.total_bytes - pull.completed_bytes)
             now = time.monotonic()
             if now - saved_at >= PROGRESS_SAVE_SECONDS:
                 if not pull.save_progress():

@@ -12,7 +12,7 @@ import time
 
 from django.conf import settings
 
-from llm import catalog, leases, metrics
+from llm import catalog, fit, leases, metrics
 from llm.models import Lease
 from llm.ollama import ModelNotFound, OllamaError, client
 
@@ -32,7 +32,11 @@ def engine(wait=0.0):
 
 
 def resident_tags():
-    return [catalog.normalize_tag(model.get("model") or model["name"]) for model in client().ps()]
+    return [_tag_of(model) for model in client().ps()]
+
+
+def _tag_of(model):
+    return catalog.normalize_tag(model.get("model") or model["name"])
 
 
 def current_model():
@@ -47,8 +51,12 @@ def ensure_loaded(tag):
     Returns True when it had to load the model (a swap or a cold start).
     """
     wanted = catalog.normalize_tag(tag)
-    resident = resident_tags()
+    resident_models = client().ps()
+    resident = [_tag_of(model) for model in resident_models]
     others = [other for other in resident if other != wanted]
+    if wanted not in resident:
+        # Refuse before unloading anything: a model that cannot fit should not cost the loaded one.
+        fit.check_memory(tag, client().tags(), resident_models)
     _unload(others)
     if wanted in resident:
         return False

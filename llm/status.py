@@ -1,15 +1,15 @@
 """What the service and Ollama look like right now, for /status and the dashboard."""
 
-from llm import catalog, residency, scheduling
+from llm import catalog, fit, scheduling
 from llm.models import GenerationRequest
 from llm.ollama import OllamaError, client
 
 
-def installed_models():
+def installed_models(tags=None):
     """Ollama's installed models, named as the catalog names them."""
     return [
         {"name": catalog.name_for_tag(model["name"]), "size": model.get("size"), "modified_at": model.get("modified_at")}
-        for model in client().tags()
+        for model in (client().tags() if tags is None else tags)
     ]
 
 
@@ -22,11 +22,14 @@ def report():
         "is_processing": GenerationRequest.objects.running().exists(),
         "available_models": catalog.names(),
         "installed_models": [],
+        "models_fit": {},  # catalog name: fits in memory now (null: not installed)
         "ollama_standin": None,  # "echo" or "llama" when the project's stand-in plays Ollama
     }
     try:
-        body["current_model"] = residency.current_model()
-        body["installed_models"] = installed_models()
+        tags, resident = client().tags(), client().ps()
+        body["current_model"] = catalog.name_for_tag(resident[0].get("model") or resident[0]["name"]) if resident else None
+        body["installed_models"] = installed_models(tags)
+        body["models_fit"] = fit.catalog_fit(tags, resident)
         body["ollama_standin"] = client().standin()
     except OllamaError as exc:
         body["ollama_running"] = False

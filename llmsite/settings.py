@@ -306,6 +306,12 @@ LLM_MAX_ATTEMPTS = envnumber("LLM_MAX_ATTEMPTS", 2, int, minimum=1)
 LLM_OLLAMA_RETRY_SECONDS = envnumber("LLM_OLLAMA_RETRY_SECONDS", 60.0, float, minimum=0)
 # The most requests that may wait; beyond it, generate answers 503 with Retry-After.
 LLM_MAX_QUEUE_LENGTH = envnumber("LLM_MAX_QUEUE_LENGTH", 500, int, minimum=1)
+# Fit before load (llm/fit.py): where to read MemAvailable, how much memory to
+# keep free for the rest of the box, and Ollama's models folder when it is on
+# this machine (empty: no disk check before a pull).
+LLM_MEMINFO_PATH = os.getenv("LLM_MEMINFO_PATH", "/proc/meminfo")
+LLM_MEMORY_HEADROOM_MB = envnumber("LLM_MEMORY_HEADROOM_MB", 256, int, minimum=0)
+LLM_MODELS_DIR = os.getenv("LLM_MODELS_DIR", "")
 # The database lease that makes loading and generating one-at-a-time across
 # processes: how long it lasts without renewal (its holder renews it every third).
 LLM_LEASE_SECONDS = envnumber("LLM_LEASE_SECONDS", 30.0, float, minimum=1)

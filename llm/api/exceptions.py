@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from llm import catalog
 from llm.queueing import QueueFull
 from llm.ollama import ModelNotFound, OllamaError, OllamaResponseError, OllamaUnavailable
+from llm.fit import DoesNotFit
 from llm.residency import EngineBusy
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,13 @@ class ServiceUnavailable(exceptions.APIException):
     default_code = "service_unavailable"
 
 
+# The contract's reason phrases where Python's differ (and change between versions:
+# 413 is "Request Entity Too Large" in 3.11, "Content Too Large" in 3.13).
+PHRASES = {413: "Payload Too Large"}
+
+
 def error_body(status_code, message):
-    return {"success": False, "error": HTTPStatus(status_code).phrase, "message": message}
+    return {"success": False, "error": PHRASES.get(status_code) or HTTPStatus(status_code).phrase, "message": message}
 
 
 def error_response(status_code, message):
@@ -77,7 +83,7 @@ def _translate(exc):
         return exceptions.ValidationError(f"Unknown model: {exc}. Available: {', '.join(catalog.names())}")
     if isinstance(exc, ModelNotFound):
         return Conflict(f"{exc}")
-    if isinstance(exc, EngineBusy):
+    if isinstance(exc, (EngineBusy, DoesNotFit)):
         return Conflict(str(exc))
     if isinstance(exc, OllamaUnavailable):
         return ServiceUnavailable(str(exc))
