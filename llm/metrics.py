@@ -37,9 +37,8 @@ FINAL_STATUSES = ("done", "failed", "cancelled")
 
 def record_load(model, seconds, unloaded):
     """One model load: `unloaded` lists the models put out of memory for it (a swap when not empty)."""
-    audit.record(
-        audit.Action.MODEL_LOAD, model, seconds=round(seconds, 6), swap=bool(unloaded), unloaded=list(unloaded)
-    )
+    unloaded = list(unloaded)
+    audit.record(audit.Action.MODEL_LOAD, model, seconds=round(seconds, 6), swap=bool(unloaded), unloaded=unloaded)
 
 
 class DatabaseCollector:

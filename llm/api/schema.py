@@ -15,7 +15,13 @@ from drf_spectacular.extensions import (
     OpenApiViewExtension,
 )
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+)
 from rest_framework import serializers
 
 from llm import catalog
@@ -127,6 +133,7 @@ class InstalledModelSerializer(serializers.Serializer):
     modified_at = serializers.CharField(allow_null=True)
 
 
+@extend_schema_serializer(many=False)  # a `list` action that answers one object
 class StatusSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     ollama_running = serializers.BooleanField()
@@ -139,6 +146,7 @@ class StatusSerializer(serializers.Serializer):
     ollama_error = serializers.CharField(required=False, help_text="Why Ollama could not be asked.")
 
 
+@extend_schema_serializer(many=False)  # a `list` action that answers one object
 class ModelsSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     models = serializers.DictField(child=serializers.CharField(allow_blank=True), help_text="name: description")
@@ -177,6 +185,7 @@ class PullProgressSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
 
+@extend_schema_serializer(many=False)  # a `list` action that answers one object
 class PullListSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     pulls = PullProgressSerializer(many=True)

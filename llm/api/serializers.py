@@ -35,6 +35,15 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """true or false, not "yes", 1 or "false" (which a loose reading would take as true)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
 class StopField(serializers.Field):
     default_error_messages = {"invalid": "Must be a string or a list of strings."}
 
@@ -101,8 +110,8 @@ class GenerateSerializer(serializers.Serializer):
     model = CatalogModelField()
     prompt = serializers.CharField(trim_whitespace=False)
     options = OptionsSerializer(required=False, default=dict)
-    wait = serializers.BooleanField(required=False, allow_null=True, default=None)
-    stream = serializers.BooleanField(required=False, default=False)
+    wait = StrictBooleanField(required=False, allow_null=True, default=None)
+    stream = StrictBooleanField(required=False, default=False)
 
     def to_internal_value(self, data):
         if isinstance(data, dict) and (not data.get("model") or not data.get("prompt")):

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -139,6 +140,7 @@ class QueueViewSet(viewsets.ViewSet):
         return Response({"success": True, "cleared": cleared})
 
 
+@csrf_exempt  # else a POST or DELETE to an unknown API path gets Django's HTML 403 (no CSRF token)
 def endpoint_not_found(request, path=""):
     return error_response(404, f"Endpoint not found: /{path}")
 
