@@ -142,6 +142,10 @@ class StatusSerializer(serializers.Serializer):
     is_processing = serializers.BooleanField()
     available_models = serializers.ListField(child=serializers.CharField())
     installed_models = InstalledModelSerializer(many=True)
+    models_fit = serializers.DictField(
+        child=serializers.BooleanField(allow_null=True),
+        help_text="Catalog name: whether it fits in memory now (null: not installed).",
+    )
     ollama_standin = serializers.CharField(allow_null=True, help_text='"echo" or "llama" under the stand-in.')
     ollama_error = serializers.CharField(required=False, help_text="Why Ollama could not be asked.")
 
@@ -225,7 +229,7 @@ ERRORS = {
     415: "The body is not JSON.",
     429: "Too many calls from this token: try again after Retry-After seconds.",
     502: "Ollama answered with an error.",
-    503: "Ollama is not reachable.",
+    503: "Ollama is not reachable, or the queue is full (then with Retry-After).",
 }
 
 
@@ -266,7 +270,7 @@ _describe(
             (200, "application/json"): GenerationResultSerializer,
             (200, "application/x-ndjson"): StreamLineSerializer,
             202: GenerationQueuedSerializer,
-            **errors(*WITH_BODY, 409, 502),
+            **errors(*WITH_BODY, 409, 502, 503),
         },
     ),
 )
