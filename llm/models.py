@@ -142,13 +142,18 @@ class GenerationQuerySet(models.QuerySet):
         return self.filter(status__in=GenerationRequest.UNFINISHED)
 
 
+class WorkStatus(models.TextChoices):
+    """Where a generation or a pull stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
 class GenerationRequest(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
+    Status = WorkStatus
 
     class Kind(models.TextChoices):
         GENERATE = "generate"  # Ollama's /api/generate: a prompt
@@ -292,12 +297,7 @@ class PullQuerySet(models.QuerySet):
 
 
 class ModelPull(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
+    Status = WorkStatus
 
     model = models.CharField(max_length=200, help_text="The catalog name.")
     tag = models.CharField(max_length=200, help_text="What Ollama is asked to pull.")

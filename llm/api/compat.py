@@ -6,6 +6,7 @@ any door waits behind the others and obeys the single-model rule.
 
 from django.conf import settings
 from rest_framework import parsers, views
+from rest_framework.exceptions import NotFound
 
 from llm import catalog, queueing
 from llm.api.exceptions import handler as contract_handler
@@ -37,11 +38,17 @@ class CompatView(views.APIView):
         raise NotImplementedError
 
 
-def resolve_model(name):
-    """The catalog entry for a model name a client sent (a catalog name or its Ollama tag)."""
-    if not isinstance(name, str) or not name:
-        raise catalog.UnknownModel(name or "")
-    return catalog.resolve(name)
+def resolve_model(name, not_found):
+    """The catalog entry for a model name a client sent (a catalog name or its Ollama tag).
+
+    `not_found` is the door's own sentence for an unknown model, with {name} in it.
+    """
+    try:
+        if not isinstance(name, str) or not name:
+            raise catalog.UnknownModel(name or "")
+        return catalog.resolve(name)
+    except catalog.UnknownModel:
+        raise NotFound(not_found.format(name=name)) from None
 
 
 def validated_options(options):

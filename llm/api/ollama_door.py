@@ -10,7 +10,7 @@ import time
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from llm import catalog, queueing, residency, streaming
@@ -143,10 +143,7 @@ class Delete(OllamaView):
 
 
 def _entry(name):
-    try:
-        return resolve_model(name)
-    except catalog.UnknownModel:
-        raise NotFound(f'model "{name}" not found, try pulling it first') from None
+    return resolve_model(name, 'model "{name}" not found, try pulling it first')
 
 
 def _require_admin(request):

@@ -7,7 +7,7 @@ go through our queue like any other; errors come in OpenAI's format.
 import json
 
 from django.http import StreamingHttpResponse
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from llm import catalog, streaming
@@ -135,10 +135,7 @@ class Completions(ChatCompletions):
 
 
 def _entry(name):
-    try:
-        return resolve_model(name)
-    except catalog.UnknownModel:
-        raise NotFound(f"The model `{name}` does not exist") from None
+    return resolve_model(name, "The model `{name}` does not exist")
 
 
 def _options(body):
