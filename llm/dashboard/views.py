@@ -1,5 +1,8 @@
-"""The operator dashboard. Each view validates, calls one module function, responds;
-actions are POST forms that answer with a message and a redirect to the dashboard."""
+"""The operator dashboard. Each view validates, acts through the modules below, responds.
+
+Actions are POST forms that answer with a message and a redirect to the dashboard,
+and note who did what in the audit log, as the API does.
+"""
 
 import logging
 
@@ -95,7 +98,9 @@ def switch(request):
     name = form.cleaned_data["model"]
     try:
         residency.switch_to(name, wait=ACTION_WAIT_SECONDS)
-    except (OllamaError, residency.EngineBusy) as exc:
+    except residency.EngineBusy as exc:
+        return _answer(request, messages.ERROR, str(exc))
+    except OllamaError as exc:
         return _answer(request, messages.ERROR, f"Could not switch to {name}: {exc}")
     audit.record(audit.Action.SWITCH, name, user=request.user)
     return _answer(request, messages.SUCCESS, f"Switched to {name}.")
@@ -106,7 +111,9 @@ def switch(request):
 def unload(request):
     try:
         unloaded = residency.unload(wait=ACTION_WAIT_SECONDS)
-    except (OllamaError, residency.EngineBusy) as exc:
+    except residency.EngineBusy as exc:
+        return _answer(request, messages.ERROR, str(exc))
+    except OllamaError as exc:
         return _answer(request, messages.ERROR, f"Could not unload: {exc}")
     audit.record(audit.Action.UNLOAD, ", ".join(unloaded), user=request.user)
     if not unloaded:

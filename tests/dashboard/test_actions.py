@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from llm import residency
+from llm.dashboard import views
 from llm.models import AuditEntry, GenerationRequest, ModelPull
 from tests.dashboard.conftest import messages_of
 
@@ -92,6 +93,16 @@ def test_switch_when_ollama_is_down_says_so(staff_client, standin):
     assert message.startswith("Could not switch to phi4:mini: Ollama is not reachable at http://127.0.0.1:")
 
 
+def test_switch_while_a_generation_holds_the_model_gives_up_and_says_so(staff_client, standin, monkeypatch):
+    monkeypatch.setattr(views, "ACTION_WAIT_SECONDS", 0.2)
+    with residency.engine() as holder:
+        assert holder is not None
+        response = staff_client.post("/models/switch/", {"model": "phi4:mini"}, follow=True)
+    assert messages_of(response) == [
+        "Could not switch to phi4:mini: another request held the model for over 0.2s"
+    ]
+
+
 def test_switch_to_a_model_outside_the_catalog_is_refused(staff_client, standin):
     response = staff_client.post("/models/switch/", {"model": "mixtral:8x22b"}, follow=True)
     assert messages_of(response) == ["Unknown model: mixtral:8x22b is not in the catalog."]
@@ -115,6 +126,13 @@ def test_unload_when_ollama_is_down_says_so(staff_client, standin):
     standin.configure(faults={"down": True})
     [message] = messages_of(staff_client.post("/models/unload/", follow=True))
     assert message.startswith("Could not unload: Ollama is not reachable at http://127.0.0.1:")
+
+
+def test_unload_while_a_generation_holds_the_model_gives_up_and_says_so(staff_client, standin, monkeypatch):
+    monkeypatch.setattr(views, "ACTION_WAIT_SECONDS", 0.2)
+    with residency.engine():
+        [message] = messages_of(staff_client.post("/models/unload/", follow=True))
+    assert message == "Could not unload: another request held the model for over 0.2s"
 
 
 def test_clear_queue_cancels_the_waiting_requests_but_not_the_running_one(staff_client, standin):
