@@ -57,10 +57,7 @@ def recover_orphans(holder):
             log.warning("Re-running %s: its worker %s stopped while running it", orphan.request_id, orphan.worker)
             orphan.requeue(f"Interrupted (attempt {orphan.attempts}): the worker stopped; running it again")
         else:
-            orphan._end(
-                GenerationRequest.Status.FAILED,
-                error=f"The worker stopped while running this request, {orphan.attempts} times; giving up",
-            )
+            orphan.fail(f"The worker stopped while running this request, {orphan.attempts} times; giving up")
 
 
 def _claim_next(holder):
