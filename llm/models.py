@@ -262,6 +262,7 @@ class GenerationRequest(models.Model):
         worker should stop generating.
         """
         saved = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(response=text)
+        self.response = text
         notify.notify(notify.request_channel(self.request_id))
         return bool(saved)
 

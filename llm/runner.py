@@ -93,7 +93,9 @@ class Cancelled(Exception):
 
 def _run_with_retries(request):
     """While Ollama is unreachable, wait and try again with a growing pause, for up to
-    LLM_OLLAMA_RETRY_SECONDS; then the request fails saying so. Other errors fail at once."""
+    LLM_OLLAMA_RETRY_SECONDS; then the request fails saying so. Other errors fail at once,
+    and so does a reply that broke off after some text was stored: a client may have
+    streamed that text already, and a second run would not write the same words."""
     entry = catalog.get(request.model)
     give_up_at = time.monotonic() + settings.LLM_OLLAMA_RETRY_SECONDS
     pause = 0.5
@@ -102,12 +104,14 @@ def _run_with_retries(request):
             residency.ensure_loaded(entry.tag)
             return _generate(entry.tag, request)
         except OllamaUnavailable as exc:
+            if request.response:
+                raise
             if time.monotonic() + pause > give_up_at:
                 raise OllamaUnavailable(
                     f"{exc}; gave up after retrying for {settings.LLM_OLLAMA_RETRY_SECONDS:g}s"
                 ) from exc
             log.warning("%s: %s; trying again in %.1fs", request.request_id, exc, pause)
-            if not request.save_partial(""):
+            if not request.save_partial(""):  # also tells whether it was cancelled meanwhile
                 raise Cancelled() from exc
             time.sleep(pause)
             pause = min(pause * 2, 10)

@@ -133,14 +133,28 @@ def test_generation_waits_for_ollama_to_come_back(api, standin, settings):
     assert GenerationRequest.objects.get(request_id=request_id).status == "done"
 
 
-def test_a_connection_dropped_mid_generation_is_retried(api, standin, inline_worker, settings):
+def test_a_connection_dropped_mid_generation_fails_with_a_clear_reason(api, standin, inline_worker, settings):
     settings.LLM_OLLAMA_RETRY_SECONDS = 5
     standin.configure(faults={"drop_after_chunks": 3})
     request_id = api.post("/api/v1/llm/generate", dict(BODY, wait=False), format="json").json()["request_id"]
-    # Dropped every time: it retries, then fails saying why.
     generation = GenerationRequest.objects.get(request_id=request_id)
     assert generation.status == "failed"
-    assert "broke off" in generation.error and "gave up" in generation.error
+    assert generation.error == "The connection to Ollama broke off in the middle of a reply"
+    # Not run again: a streaming client may already hold the first words.
+    assert standin.counters()["generations"] == 1
+
+
+def test_a_connection_dropped_before_any_text_is_retried(api, standin, settings):
+    settings.LLM_OLLAMA_RETRY_SECONDS = 30
+    standin.configure(faults={"drop_after_chunks": 0})
+    request_id = api.post("/api/v1/llm/generate", dict(BODY, wait=False), format="json").json()["request_id"]
+    worker = threading.Thread(target=runner.drain)
+    worker.start()
+    # Undisturbed, a run takes two calls (load, generate); a third means it tried again.
+    poll(lambda: standin.counters()["requests"].get("/api/generate", 0) >= 3, 10, message="a second try")
+    standin.configure(faults={})
+    worker.join(timeout=30)
+    assert GenerationRequest.objects.get(request_id=request_id).status == "done"
 
 
 def test_a_full_queue_answers_503_with_retry_after(api, standin, idle_worker, settings):
