@@ -18,11 +18,20 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
 
 from llm import notify
 
 
 class WakingORM(ORM):
+    def __init__(self, list_key=None):
+        super().__init__(list_key=list_key)
+        # qcluster's sentinel makes its broker before it forks the pusher, the
+        # monitor and the workers: loading the task code now lets them all share
+        # one copy of it, where each would otherwise import its own.
+        import llm.tasks  # noqa: F401
+
     def enqueue(self, task):
         task_id = super().enqueue(task)
         # Inside a transaction the row is not visible yet: wake them once it is.
@@ -57,3 +66,13 @@ class WakingORM(ORM):
         if listener is None or listener[0] != os.getpid():
             self._listening = listener = (os.getpid(), notify.listen(self.channel()))
         return listener[1]
+
+
+def task_waiting(func, list_key=None):
+    """True when a task for `func` (a dotted path) is stored and no pusher has taken it yet.
+
+    A wake-up that finds one can be skipped: the worker that task wakes reads
+    our tables after this moment, so it also sees whatever was stored before.
+    """
+    ready = OrmQ.objects.using(Conf.ORM).filter(key=list_key or Conf.CLUSTER_NAME, lock__lte=timezone.now())
+    return any(SignedPackage.loads(payload).get("func") == func for payload in ready.values_list("payload", flat=True))

@@ -22,12 +22,13 @@ policy itself, a function over plain rows; `next_request()` and
 the worker follows (until newer requests arrive).
 """
 
+from bisect import bisect_right
 from collections import defaultdict, deque
 from datetime import timedelta
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db.models import Q, Subquery, Value
+from django.db.models import Subquery, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
@@ -39,26 +40,23 @@ POLICIES = (SWAP_AWARE, FIFO)
 
 # Started requests looked at, besides everything since the oldest waiting one
 # arrived, to know the loaded model and which tokens were served lately.
-HISTORY = 50
+HISTORY = 20
 
 
 class Row(NamedTuple):
+    """What the policy knows of a request. Arrival order is the order rows were stored (pk)."""
+
     pk: int
     model: str
     token: int | None
-    created_at: object
     started_at: object = None  # None: still waiting
     finished_at: object = None
-
-    @property
-    def arrival(self):
-        return (self.created_at, self.pk)
 
 
 def next_request():
     """The waiting request to run next, or None."""
     if settings.LLM_SCHEDULER == FIFO:
-        return GenerationRequest.objects.waiting().order_by("created_at", "pk").first()
+        return GenerationRequest.objects.waiting().order_by("pk").first()
     first = next(_planned(), None)
     return GenerationRequest.objects.filter(pk=first.pk).first() if first else None
 
@@ -68,10 +66,7 @@ def queue_position(request):
     if request.status != GenerationRequest.Status.QUEUED:
         return None
     if settings.LLM_SCHEDULER == FIFO:
-        ahead = GenerationRequest.objects.waiting().filter(
-            Q(created_at__lt=request.created_at) | Q(created_at=request.created_at, pk__lt=request.pk)
-        )
-        return ahead.count() + 1
+        return GenerationRequest.objects.waiting().filter(pk__lt=request.pk).count() + 1
     for place, row in enumerate(_planned(), start=1):
         if row.pk == request.pk:
             return place
@@ -81,7 +76,7 @@ def queue_position(request):
 def queue_positions():
     """{pk: 1-based place} for every waiting request, in one pass (for pages listing them all)."""
     if settings.LLM_SCHEDULER == FIFO:
-        pks = GenerationRequest.objects.waiting().order_by("created_at", "pk").values_list("pk", flat=True)
+        pks = GenerationRequest.objects.waiting().order_by("pk").values_list("pk", flat=True)
         return {pk: place for place, pk in enumerate(pks, start=1)}
     return {row.pk: place for place, row in enumerate(_planned(), start=1)}
 
@@ -99,54 +94,67 @@ def plan(waiting, started, now, max_extra_wait, seconds_per_pick=0.0):
     `seconds_per_pick` after the one before (which is what lets a request reach
     its bound in the middle of the plan).
     """
-    queue = sorted(waiting, key=lambda row: row.arrival)
+    queue = sorted(waiting, key=lambda row: row.pk)
     started = sorted(started, key=lambda row: row.started_at)
     bound, step = timedelta(seconds=max_extra_wait), timedelta(seconds=seconds_per_pick)
     loaded = started[-1].model if started else None
     served = {row.token: (row.started_at, 0) for row in started}  # token: when it last started a request
-    passed_over = _passed_over(queue, started)  # pk: when a younger request first started before it
-    lines = defaultdict(lambda: defaultdict(deque))  # model: token: its requests, oldest first
+    passed_over = _PassedOver(started)
+    lines = defaultdict(dict)  # model: {token: its waiting requests, oldest first}
     for row in queue:
-        lines[row.model][row.token].append(row)
-    picks, first_younger, gone, clock = [], 0, set(), now
+        lines[row.model].setdefault(row.token, deque()).append(row)
+    gone, clock = set(), now
     for head in queue:
         while head.pk not in gone:
-            # The head was passed over when a younger request started, here or in this plan.
-            while first_younger < len(picks) and picks[first_younger][1] <= head.arrival:
-                first_younger += 1
-            since = passed_over.get(head.pk)
-            if first_younger < len(picks) and (since is None or picks[first_younger][0] < since):
-                since = picks[first_younger][0]
+            since = passed_over.since(head.pk)
             if since is not None and clock - since >= bound:
                 chosen = head
             else:
-                line = lines[loaded] if any(lines[loaded].values()) else lines[head.model]
-                chosen = _least_recently_served(line, served)
-            lines[chosen.model][chosen.token].popleft()
+                chosen = _least_recently_served(lines[loaded] or lines[head.model], served)
+            line = lines[chosen.model]
+            line[chosen.token].popleft()
+            if not line[chosen.token]:
+                del line[chosen.token]
             gone.add(chosen.pk)
-            served[chosen.token], loaded = (clock, len(picks) + 1), chosen.model
-            picks.append((clock, chosen.arrival))
+            served[chosen.token], loaded = (clock, len(gone)), chosen.model
+            passed_over.record(chosen.pk, clock)
             clock += step
             yield chosen
 
 
 def _least_recently_served(line, served):
     """The oldest request of the token that waited longest since it was last served."""
-    tokens = [token for token, rows in line.items() if rows]
-    token = min(tokens, key=lambda t: (t in served, served.get(t), line[t][0].arrival))
+    token = min(line, key=lambda t: (t in served, served.get(t), line[t][0].pk))
     return line[token][0]
 
 
-def _passed_over(queue, started):
-    """{pk of a waiting row: the earliest start among requests that arrived after it}."""
-    result, earliest = {}, None
-    events = sorted([*queue, *started], key=lambda row: row.arrival, reverse=True)
-    for row in events:
-        if row.started_at is not None:
+class _PassedOver:
+    """When a waiting request was first passed over: the earliest start of a request stored after it."""
+
+    def __init__(self, started):
+        by_arrival = sorted(started, key=lambda row: row.pk)
+        self.pks = [row.pk for row in by_arrival]
+        self.earliest_after = []  # [i]: the earliest start among by_arrival[i:]
+        earliest = None
+        for row in reversed(by_arrival):
             earliest = row.started_at if earliest is None else min(earliest, row.started_at)
-        elif earliest is not None:
-            result[row.pk] = earliest
-    return result
+            self.earliest_after.append(earliest)
+        self.earliest_after.reverse()
+        self.planned, self.first_younger = [], 0  # (pk, when) of the picks planned so far, in order
+
+    def since(self, pk):
+        """Ask with pks that never decrease (the oldest waiting request, as the plan goes on)."""
+        index = bisect_right(self.pks, pk)
+        earliest = self.earliest_after[index] if index < len(self.pks) else None
+        while self.first_younger < len(self.planned) and self.planned[self.first_younger][0] <= pk:
+            self.first_younger += 1
+        if self.first_younger < len(self.planned):
+            when = self.planned[self.first_younger][1]
+            earliest = when if earliest is None else min(earliest, when)
+        return earliest
+
+    def record(self, pk, when):
+        self.planned.append((pk, when))
 
 
 def _planned():
@@ -170,15 +178,13 @@ def _read_rows():
         Coalesce(Subquery(oldest_waiting), Value(2**62)),
         Coalesce(Subquery(history_start[HISTORY - 1 : HISTORY]), Value(0)),
     )
-    rows = requests.filter(pk__gte=start).values_list(
-        "pk", "model", "token_id", "created_at", "started_at", "finished_at", "status"
-    )
+    rows = requests.filter(pk__gte=start).values_list("pk", "model", "token_id", "started_at", "finished_at", "status")
     waiting, started = [], []
-    for pk, model, token, created_at, started_at, finished_at, status in rows.order_by():
+    for pk, model, token, started_at, finished_at, status in rows.order_by():
         if status == GenerationRequest.Status.QUEUED:
-            waiting.append(Row(pk, model, token, created_at))
+            waiting.append(Row(pk, model, token))
         elif started_at is not None:
-            started.append(Row(pk, model, token, created_at, started_at, finished_at))
+            started.append(Row(pk, model, token, started_at, finished_at))
     return waiting, started
 
 

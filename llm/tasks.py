@@ -6,7 +6,7 @@ tables what to do (llm/scheduling.py decides the order).
 
 from django_q.tasks import async_task
 
-from llm import pulls, runner
+from llm import broker, pulls, runner
 from llm.models import GenerationRequest
 
 
@@ -28,7 +28,10 @@ def run_pulls():
 
 
 def wake_generation_worker():
-    async_task("llm.tasks.run_generations", save=False)
+    # One wake-up waiting is enough: the worker it wakes sees this request too.
+    # Under a burst this spares a task per request, in the web and the worker.
+    if not broker.task_waiting("llm.tasks.run_generations"):
+        async_task("llm.tasks.run_generations", save=False)
 
 
 def wake_pull_worker():

@@ -10,8 +10,8 @@ from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
-from llm import notify
-from llm.broker import WakingORM
+from llm import notify, tasks
+from llm.broker import WakingORM, task_waiting
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -126,3 +126,20 @@ def test_other_queues_are_not_woken(run_dir):
     with notify.listen(WakingORM(list_key="other").channel()) as listener:
         WakingORM(list_key="test").enqueue("payload")
         assert listener.wait(0.05) is False
+
+
+def test_a_wake_up_is_skipped_while_another_still_waits_for_a_pusher(run_dir, poll_seconds):
+    tasks.wake_generation_worker()
+    tasks.wake_generation_worker()
+    assert OrmQ.objects.count() == 1
+    assert task_waiting("llm.tasks.run_generations") is True
+    WakingORM().dequeue()  # a pusher takes it: the next wake-up needs a task of its own
+    assert task_waiting("llm.tasks.run_generations") is False
+    tasks.wake_generation_worker()
+    assert OrmQ.objects.count() == 2
+
+
+def test_a_waiting_task_for_another_function_does_not_count(run_dir):
+    tasks.wake_pull_worker()
+    assert task_waiting("llm.tasks.run_pulls") is True
+    assert task_waiting("llm.tasks.run_generations") is False

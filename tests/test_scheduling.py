@@ -19,80 +19,78 @@ def at(seconds):
     return T0 + timedelta(seconds=seconds)
 
 
-def waiting(pk, model, arrived, token=1):
-    return Row(pk, model, token, at(arrived))
+def waiting(pk, model, token=1):
+    return Row(pk, model, token)
 
 
-def started(pk, model, arrived, began, token=1, took=None):
-    return Row(pk, model, token, at(arrived), at(began), at(began + took) if took is not None else None)
+def started(pk, model, began, token=1, took=None):
+    return Row(pk, model, token, at(began), at(began + took) if took is not None else None)
 
 
 def order(queue, history=(), now=100, bound=BOUND, seconds_per_pick=0.0):
     return [row.pk for row in plan(queue, history, at(now), bound, seconds_per_pick)]
 
 
-# --- The plan ----------------------------------------------------------------
+# --- The plan (arrival order is pk order) ---------------------------------------
 
 
 def test_an_empty_queue_plans_nothing():
     assert order([]) == []
-    assert order([], history=[started(1, "a", 0, 1)]) == []
+    assert order([], history=[started(1, "a", 1)]) == []
 
 
 def test_one_model_runs_in_arrival_order():
-    queue = [waiting(3, "a", 30), waiting(1, "a", 10), waiting(2, "a", 20)]
-    assert order(queue) == [1, 2, 3]
+    assert order([waiting(3, "a"), waiting(1, "a"), waiting(2, "a")]) == [1, 2, 3]
 
 
 def test_requests_for_the_loaded_model_go_before_older_ones_for_another():
-    queue = [waiting(2, "b", 10), waiting(3, "a", 20), waiting(4, "b", 30), waiting(5, "a", 40)]
-    assert order(queue, history=[started(1, "a", 0, 1)]) == [3, 5, 2, 4]
+    queue = [waiting(2, "b"), waiting(3, "a"), waiting(4, "b"), waiting(5, "a")]
+    assert order(queue, history=[started(1, "a", 1)]) == [3, 5, 2, 4]
 
 
 def test_with_nothing_loaded_the_oldest_requests_model_goes_first():
-    queue = [waiting(1, "b", 10), waiting(2, "a", 20), waiting(3, "b", 30), waiting(4, "c", 40), waiting(5, "a", 50)]
+    queue = [waiting(1, "b"), waiting(2, "a"), waiting(3, "b"), waiting(4, "c"), waiting(5, "a")]
     assert order(queue) == [1, 3, 2, 5, 4]
 
 
 def test_the_loaded_model_is_the_one_started_last_not_the_one_that_arrived_last():
-    history = [started(1, "b", 0, 50), started(2, "a", 10, 20)]
-    assert order([waiting(3, "a", 60), waiting(4, "b", 70)], history=history) == [4, 3]
+    history = [started(1, "b", 50), started(2, "a", 20)]
+    assert order([waiting(3, "a"), waiting(4, "b")], history=history) == [4, 3]
 
 
 def test_a_request_passed_over_for_exactly_the_bound_runs_next():
-    # 2 ("b") has waited since 10; 3 ("a", younger) started at 40, passing it over.
-    history = [started(1, "a", 0, 1), started(3, "a", 30, 40)]
-    queue = [waiting(2, "b", 10), waiting(4, "a", 50)]
+    # 2 ("b") waits; 3 ("a", stored after it) started at 40, passing it over.
+    history = [started(1, "a", 1), started(3, "a", 40)]
+    queue = [waiting(2, "b"), waiting(4, "a")]
     assert order(queue, history, now=40 + BOUND) == [2, 4]
 
 
 def test_a_request_just_inside_the_bound_still_waits_for_the_loaded_model():
-    history = [started(1, "a", 0, 1), started(3, "a", 30, 40)]
-    queue = [waiting(2, "b", 10), waiting(4, "a", 50)]
+    history = [started(1, "a", 1), started(3, "a", 40)]
+    queue = [waiting(2, "b"), waiting(4, "a")]
     assert order(queue, history, now=40 + BOUND - 0.001) == [4, 2]
 
 
 def test_waiting_long_without_being_passed_over_does_not_count_against_the_bound():
-    # Nobody younger has started yet: so far the request is no worse off than under FIFO.
-    assert order([waiting(2, "b", 0), waiting(3, "a", 500)], [started(1, "a", -10, -5)], now=1000) == [3, 2]
+    # Nobody stored after it has started yet: so far it is no worse off than under FIFO.
+    assert order([waiting(2, "b"), waiting(3, "a")], [started(1, "a", -5)], now=1000) == [3, 2]
 
 
 def test_a_request_reaches_its_bound_in_the_middle_of_the_plan():
-    queue = [waiting(1, "b", 0), *[waiting(n, "a", n) for n in range(2, 12)]]
-    history = [started(100, "a", -5, 0)]
-    # Each pick is taken to last 10 s: "b" was passed over at 1 (by the first "a"), so it runs once 60 s passed.
-    assert order(queue, history, now=1, seconds_per_pick=10) == [2, 3, 4, 5, 6, 7, 1, 8, 9, 10, 11]
+    queue = [waiting(1, "b"), *[waiting(n, "a") for n in range(2, 12)]]
+    # Each pick is taken to last 10 s: "b" is passed over at 1 (by the first "a"), so it runs once 60 s passed.
+    assert order(queue, [started(0, "a", 0)], now=1, seconds_per_pick=10) == [2, 3, 4, 5, 6, 7, 1, 8, 9, 10, 11]
 
 
 def test_once_past_its_bound_no_request_of_a_long_mixed_queue_is_passed_over_again():
-    queue = [waiting(n, "abc"[n * 7 % 3], n) for n in range(1, 301)]
+    queue = [waiting(n, "abc"[n * 7 % 3]) for n in range(1, 301)]
     step, bound = 1.0, 20
-    picks = list(plan(queue, [started(0, "a", 0, 0)], at(0), bound, step))
+    picks = list(plan(queue, [started(0, "a", 0)], at(0), bound, step))
     assert sorted(row.pk for row in picks) == list(range(1, 301))
     start = {row.pk: at(index * step) for index, row in enumerate(picks)}
     overtaken = 0
     for row in queue:
-        overtakers = [other for other in queue if other.arrival > row.arrival and start[other.pk] < start[row.pk]]
+        overtakers = [other for other in queue if other.pk > row.pk and start[other.pk] < start[row.pk]]
         if overtakers:
             overtaken += 1
             overdue_at = min(start[other.pk] for other in overtakers) + timedelta(seconds=bound)
@@ -101,43 +99,47 @@ def test_once_past_its_bound_no_request_of_a_long_mixed_queue_is_passed_over_aga
 
 
 def test_a_bound_of_zero_lets_a_request_be_passed_over_only_once():
-    history = [started(1, "a", 0, 1)]
-    queue = [waiting(2, "b", 10), waiting(3, "a", 20), waiting(4, "a", 30)]
-    assert order(queue, history, bound=0) == [3, 2, 4]
+    queue = [waiting(2, "b"), waiting(3, "a"), waiting(4, "a")]
+    assert order(queue, [started(1, "a", 1)], bound=0) == [3, 2, 4]
 
 
 def test_tokens_take_turns_on_the_loaded_model():
-    burst = [waiting(n, "a", n, token="busy") for n in range(1, 6)]
-    queue = [*burst, waiting(10, "a", 10, token="quiet"), waiting(11, "a", 11, token="quiet")]
+    burst = [waiting(n, "a", token="busy") for n in range(1, 6)]
+    queue = [*burst, waiting(10, "a", token="quiet"), waiting(11, "a", token="quiet")]
     assert order(queue) == [1, 10, 2, 11, 3, 4, 5]
 
 
 def test_a_token_served_lately_goes_after_one_that_was_not():
-    history = [started(1, "a", 0, 50, token="busy")]
-    queue = [waiting(2, "a", 10, token="busy"), waiting(3, "a", 20, token="other")]
-    assert order(queue, history) == [3, 2]
+    history = [started(1, "a", 50, token="busy")]
+    assert order([waiting(2, "a", token="busy"), waiting(3, "a", token="other")], history) == [3, 2]
 
 
 def test_many_tokens_are_served_round_robin_in_order_of_their_oldest_request():
-    queue = [waiting(token * 10 + n, "a", token + n * 100, token=token) for token in range(20) for n in range(3)]
+    # Token t stores requests t, 100 + t and 200 + t.
+    queue = [waiting(n * 100 + token, "a", token=token) for token in range(20) for n in range(3)]
     picks = order(queue)
-    assert picks[:20] == [token * 10 for token in range(20)]
-    assert picks[20:40] == [token * 10 + 1 for token in range(20)]
+    assert picks == sorted(picks)
+    assert picks[:20] == list(range(20))
     assert len(picks) == len(set(picks)) == 60
 
 
+def test_a_token_that_stored_a_burst_first_gets_one_turn_per_round():
+    queue = [*[waiting(n, "a", token=0) for n in range(1, 41)], *[waiting(100 + t, "a", token=t) for t in range(1, 20)]]
+    picks = order(queue)
+    assert picks[:20] == [1, *range(101, 120)]
+    assert picks[20:22] == [2, 3]
+
+
 def test_requests_without_a_token_count_as_one_client():
-    queue = [waiting(1, "a", 1, token=None), waiting(2, "a", 2, token=None), waiting(3, "a", 3, token=7)]
+    queue = [waiting(1, "a", token=None), waiting(2, "a", token=None), waiting(3, "a", token=7)]
     assert order(queue) == [1, 3, 2]
 
 
 # --- What the worker and the API call --------------------------------------
 
-def store(model, seconds, status=GenerationRequest.Status.QUEUED, token=None, began=None):
+def store(model, status=GenerationRequest.Status.QUEUED, token=None, began=None):
     fields = {"started_at": at(began)} if began is not None else {}
-    return GenerationRequest.objects.create(
-        model=model, prompt="p", status=status, created_at=at(seconds), token=token, **fields
-    )
+    return GenerationRequest.objects.create(model=model, prompt="p", status=status, token=token, **fields)
 
 
 @pytest.fixture
@@ -149,31 +151,31 @@ def swap_aware(settings):
 
 @pytest.mark.django_db
 def test_next_request_is_none_with_an_empty_queue(swap_aware):
-    store("a", 0, status=GenerationRequest.Status.DONE, began=1)
+    store("a", status=GenerationRequest.Status.DONE, began=1)
     assert scheduling.next_request() is None
 
 
 @pytest.mark.django_db
 def test_next_request_prefers_the_model_of_the_request_that_started_last(swap_aware):
-    store("a", 0, status=GenerationRequest.Status.DONE, began=1)
-    store("b", 10)
-    wanted = store("a", 20)
+    store("a", status=GenerationRequest.Status.DONE, began=1)
+    store("b")
+    wanted = store("a")
     assert scheduling.next_request() == wanted
 
 
 @pytest.mark.django_db
 def test_fifo_takes_the_oldest_whatever_is_loaded(settings):
     settings.LLM_SCHEDULER = "fifo"
-    store("a", 0, status=GenerationRequest.Status.DONE, began=1)
-    oldest = store("b", 10)
-    store("a", 20)
+    store("a", status=GenerationRequest.Status.DONE, began=1)
+    oldest = store("b")
+    store("a")
     assert scheduling.next_request() == oldest
 
 
 @pytest.mark.django_db
 def test_queue_positions_follow_the_order_the_worker_will_run(swap_aware):
-    store("a", 0, status=GenerationRequest.Status.DONE, began=1)
-    b1, a1, b2, a2 = store("b", 10), store("a", 20), store("b", 30), store("a", 40)
+    store("a", status=GenerationRequest.Status.DONE, began=1)
+    b1, a1, b2, a2 = store("b"), store("a"), store("b"), store("a")
     assert [scheduling.queue_position(r) for r in (a1, a2, b1, b2)] == [1, 2, 3, 4]
     assert scheduling.queue_positions() == {a1.pk: 1, a2.pk: 2, b1.pk: 3, b2.pk: 4}
     assert scheduling.queue_length() == 4
@@ -183,23 +185,23 @@ def test_queue_positions_follow_the_order_the_worker_will_run(swap_aware):
 @pytest.mark.django_db
 def test_queue_position_under_fifo_counts_those_who_came_first(settings):
     settings.LLM_SCHEDULER = "fifo"
-    store("a", 0, status=GenerationRequest.Status.DONE, began=1)
-    b1, a1 = store("b", 10), store("a", 20)
+    store("a", status=GenerationRequest.Status.DONE, began=1)
+    b1, a1 = store("b"), store("a")
     assert [scheduling.queue_position(a1), scheduling.queue_position(b1)] == [2, 1]
     assert scheduling.queue_positions() == {b1.pk: 1, a1.pk: 2}
 
 
 @pytest.mark.django_db
 def test_queue_position_is_none_once_a_request_started(swap_aware):
-    running = store("a", 0, status=GenerationRequest.Status.RUNNING, began=1)
+    running = store("a", status=GenerationRequest.Status.RUNNING, began=1)
     assert scheduling.queue_position(running) is None
 
 
 @pytest.mark.django_db
 def test_queue_position_reads_the_table_in_one_query(swap_aware, django_assert_num_queries):
     for n in range(60):
-        store("abc"[n % 3], n, status=GenerationRequest.Status.DONE, began=n)
-    last = [store("abc"[n % 3], 100 + n) for n in range(30)][-1]
+        store("abc"[n % 3], status=GenerationRequest.Status.DONE, began=n)
+    last = [store("abc"[n % 3]) for n in range(30)][-1]
     with django_assert_num_queries(1):
         assert 1 <= scheduling.queue_position(last) <= 30
 
@@ -207,9 +209,9 @@ def test_queue_position_reads_the_table_in_one_query(swap_aware, django_assert_n
 @pytest.mark.django_db
 def test_tokens_take_turns_through_the_table(swap_aware):
     busy, quiet = ApiToken.issue("busy")[0], ApiToken.issue("quiet")[0]
-    store("a", 0, status=GenerationRequest.Status.DONE, began=5, token=busy)
-    store("a", 1, token=busy)
-    theirs = store("a", 2, token=quiet)
+    store("a", status=GenerationRequest.Status.DONE, began=5, token=busy)
+    store("a", token=busy)
+    theirs = store("a", token=quiet)
     assert scheduling.next_request() == theirs
 
 
@@ -217,10 +219,10 @@ def test_tokens_take_turns_through_the_table(swap_aware):
 def test_a_request_past_its_bound_is_next_through_the_table(settings):
     settings.LLM_SCHEDULER = "swap-aware"
     settings.LLM_MAX_EXTRA_WAIT_SECONDS = 5
-    store("a", 0, status=GenerationRequest.Status.DONE, began=1)
-    overdue = store("b", 10)
-    store("a", 20, status=GenerationRequest.Status.DONE, began=21)  # passed it over, long ago
-    store("a", 30)
+    store("a", status=GenerationRequest.Status.DONE, began=1)
+    overdue = store("b")
+    store("a", status=GenerationRequest.Status.DONE, began=21)  # passed it over, long ago
+    store("a")
     assert scheduling.next_request() == overdue
 
 
