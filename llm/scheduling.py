@@ -25,12 +25,16 @@ the worker follows (until newer requests arrive).
 from bisect import bisect_right
 from collections import defaultdict, deque
 from datetime import timedelta
+from datetime import timezone as dt_timezone
+from functools import lru_cache
 from typing import NamedTuple
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Subquery, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from llm.models import GenerationRequest
 
@@ -171,6 +175,25 @@ def _planned():
 
 def _read_rows():
     """One query: everything since the oldest waiting request arrived, and the last HISTORY started."""
+    with connection.cursor() as cursor:
+        cursor.execute(*_window_query(connection.vendor))
+        rows = cursor.fetchall()
+    waiting, started = [], []
+    for pk, model, token, started_at, finished_at, status in rows:
+        if status == GenerationRequest.Status.QUEUED:
+            waiting.append(Row(pk, model, token))
+        elif started_at is not None:
+            started.append(Row(pk, model, token, _aware(started_at), _aware(finished_at)))
+    return waiting, started
+
+
+@lru_cache
+def _window_query(vendor):
+    """The SQL of `_read_rows`, built once by the ORM.
+
+    Run raw, it skips compiling the query and converting every row, which
+    would otherwise cost more than the query itself: every queued answer pays it.
+    """
     requests = GenerationRequest.objects
     oldest_waiting = requests.waiting().order_by("pk").values("pk")[:1]
     history_start = requests.exclude(status=GenerationRequest.Status.QUEUED).order_by("-pk").values("pk")
@@ -179,13 +202,16 @@ def _read_rows():
         Coalesce(Subquery(history_start[HISTORY - 1 : HISTORY]), Value(0)),
     )
     rows = requests.filter(pk__gte=start).values_list("pk", "model", "token_id", "started_at", "finished_at", "status")
-    waiting, started = [], []
-    for pk, model, token, started_at, finished_at, status in rows.order_by():
-        if status == GenerationRequest.Status.QUEUED:
-            waiting.append(Row(pk, model, token))
-        elif started_at is not None:
-            started.append(Row(pk, model, token, started_at, finished_at))
-    return waiting, started
+    return rows.order_by().query.sql_with_params()
+
+
+def _aware(value):
+    """A datetime column as SQLite gives it (text, UTC) or PostgreSQL does (a datetime)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, dt_timezone.utc)
+    return value
 
 
 def _typical_seconds(started):
