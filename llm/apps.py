@@ -39,11 +39,17 @@ def schedule_safety_net(**kwargs):
 
 def check_settings(app_configs, **kwargs):
     """Bad configuration found at start-up, not at the first request."""
-    from llm import catalog
+    from llm import catalog, keepalive
 
     errors = []
     if settings.LLM_CATALOG is not None:
         errors += [checks.Error(problem, id="llm.E001") for problem in catalog.validate(settings.LLM_CATALOG)]
+    try:
+        keepalive.parse_keep_alive(settings.LLM_KEEP_ALIVE)
+    except keepalive.BadRequest as exc:
+        errors.append(checks.Error(f"LLM_KEEP_ALIVE={settings.LLM_KEEP_ALIVE!r} is not a duration Ollama reads: {exc}",
+                                   hint='Use a Go duration with a unit, like "5m", "30s" or "-1m" (forever).',
+                                   id="llm.E003"))
     q = settings.Q_CLUSTER
     if q["timeout"] >= q["retry"]:
         errors.append(

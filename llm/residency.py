@@ -55,17 +55,17 @@ def ensure_loaded(tag):
     resident = [_tag_of(model) for model in resident_models]
     others = [other for other in resident if other != wanted]
     if wanted not in resident:
-        # Refuse before unloading anything: a model that cannot fit should not cost the loaded one.
-        fit.check_memory(tag, client().tags(), resident_models)
+        # Refuse before unloading anything: a model that is missing or cannot fit
+        # should not cost the one that is loaded.
+        installed = client().tags()
+        if wanted not in [_tag_of(model) for model in installed]:
+            raise ModelNotFound(f"Model {catalog.name_for_tag(tag)} is not installed in Ollama; pull it first", 404)
+        fit.check_memory(tag, installed, resident_models)
     _unload(others)
     if wanted in resident:
         return False
     started = time.monotonic()
-    try:
-        client().load(tag, settings.LLM_KEEP_ALIVE)
-    except ModelNotFound as exc:
-        name = catalog.name_for_tag(tag)
-        raise ModelNotFound(f"Model {name} is not installed in Ollama; pull it first", exc.status_code) from exc
+    client().load(tag, settings.LLM_KEEP_ALIVE)
     metrics.record_load(catalog.name_for_tag(tag), time.monotonic() - started, map(catalog.name_for_tag, others))
     return True
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from llm import catalog, queueing, residency, streaming
+from llm import catalog, keepalive, queueing, residency, streaming
 from llm.api.compat import CompatView, end_message, resolve_model, submit, validated_options, wait_unstreamed
 from llm.models import GenerationRequest, ModelPull
 from llm.ollama import client
@@ -92,7 +92,10 @@ class Generate(OllamaView):
         return not body.get("prompt") and not body.get("images")
 
     def _load_or_unload(self, entry, body):
-        unload = body.get("keep_alive") in (0, "0", "0s", "0m")
+        try:
+            unload = keepalive.parse_keep_alive(body.get("keep_alive")) == 0
+        except keepalive.BadRequest as exc:
+            raise ValidationError(str(exc)) from None
         if unload:
             residency.unload(wait=settings.LLM_GENERATE_WAIT_SECONDS)
         else:

@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 from llm import audit, catalog, scheduling, status
 from llm.models import AuditEntry, GenerationRequest, ModelPull
 from llm.ollama import OllamaError, client
-from llm.standin.keepalive import BadRequest, parse_keep_alive
+from llm.keepalive import BadRequest, parse_keep_alive
 
 QUEUE_SHOWN = 25
 RECENT_REQUESTS = 10

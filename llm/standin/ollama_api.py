@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from .backend import prompt_text, token_id
-from .keepalive import BadRequest, parse_keep_alive
+from llm.keepalive import BadRequest, parse_keep_alive
 from .models import ModelSpec
 from .state import LoadError, utc_now_str
 

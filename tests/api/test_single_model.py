@@ -76,3 +76,11 @@ def test_switch_when_ollama_is_down_is_503(api, standin):
     response = api.post("/api/v1/llm/switch", {"model": "gemma3:4b"}, format="json")
     assert response.status_code == 503
     assert response.json()["error"] == "Service Unavailable"
+
+
+def test_switch_to_a_model_that_is_not_installed_keeps_the_loaded_one(admin_api, standin):
+    assert admin_api.post("/api/v1/llm/switch", {"model": "llama3.2:1b"}, format="json").status_code == 200
+    standin.configure(installed=["llama3.2:1b"])
+    response = admin_api.post("/api/v1/llm/switch", {"model": "gemma3:4b"}, format="json")
+    assert response.status_code == 409
+    assert standin.counters()["resident"] == ["llama3.2:1b"]

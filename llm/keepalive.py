@@ -1,5 +1,9 @@
 """Ollama's keep_alive values: Go durations ("5m", "1h30m", "500ms"), numbers
-of seconds, 0 (unload now) and negative (forever)."""
+of seconds, 0 (unload now) and negative (forever).
+
+Plain Python, no Django: the stand-in reads keep_alive with it as Ollama does,
+and the gateway checks its own LLM_KEEP_ALIVE and reads clients' values with it.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,20 @@
+"""System checks catch bad configuration at start-up."""
+
+from llm.apps import check_settings
+
+
+def test_a_keep_alive_ollama_cannot_read_is_an_error(settings):
+    settings.LLM_KEEP_ALIVE = "-1"
+    [error] = check_settings(None)
+    assert error.id == "llm.E003"
+    assert "missing unit" in error.msg
+
+
+def test_the_default_settings_pass(settings):
+    assert check_settings(None) == []
+
+
+def test_a_catalog_entry_that_is_not_an_object_is_an_error(settings):
+    settings.LLM_CATALOG = {"tiny": "smollm2"}
+    [error] = check_settings(None)
+    assert error.id == "llm.E001"
