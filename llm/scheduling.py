@@ -16,7 +16,10 @@ LLM_SCHEDULER chooses it:
     recently goes first, so one client's burst does not hold back the others.
 
 The policy reads our own table only, never the broker's order and never Ollama:
-the loaded model is the model of the request that started last. `plan()` is the
+the loaded model is the model of the request that started last (found among the
+HISTORY requests stored before the oldest waiting one, or the HISTORY latest;
+were more than that to have passed it over, the guess costs one extra load).
+`plan()` is the
 policy itself, a function over plain rows; `next_request()` and
 `queue_position()` both read it, so the place a client is told is the order
 the worker follows (until newer requests arrive).
@@ -42,9 +45,10 @@ FIFO = "fifo"
 SWAP_AWARE = "swap-aware"
 POLICIES = (SWAP_AWARE, FIFO)
 
-# Started requests looked at, besides everything since the oldest waiting one
-# arrived, to know the loaded model and which tokens were served lately.
-HISTORY = 20
+# Besides every request stored since the oldest waiting one, the policy reads the
+# HISTORY stored just before it and the HISTORY latest: among them is the one
+# that started last (whose model is loaded) and the tokens served lately.
+HISTORY = 50
 
 
 class Row(NamedTuple):
@@ -174,7 +178,7 @@ def _planned():
 
 
 def _read_rows():
-    """One query: everything since the oldest waiting request arrived, and the last HISTORY started."""
+    """One query: every request since HISTORY before the oldest waiting one, or the HISTORY latest."""
     with connection.cursor() as cursor:
         cursor.execute(*_window_query(connection.vendor))
         rows = cursor.fetchall()
@@ -198,7 +202,7 @@ def _window_query(vendor):
     oldest_waiting = requests.waiting().order_by("pk").values("pk")[:1]
     history_start = requests.exclude(status=GenerationRequest.Status.QUEUED).order_by("-pk").values("pk")
     start = Least(
-        Coalesce(Subquery(oldest_waiting), Value(2**62)),
+        Coalesce(Subquery(oldest_waiting), Value(2**62)) - HISTORY,
         Coalesce(Subquery(history_start[HISTORY - 1 : HISTORY]), Value(0)),
     )
     rows = requests.filter(pk__gte=start).values_list("pk", "model", "token_id", "started_at", "finished_at", "status")

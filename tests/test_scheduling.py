@@ -164,6 +164,18 @@ def test_next_request_prefers_the_model_of_the_request_that_started_last(swap_aw
 
 
 @pytest.mark.django_db
+def test_the_loaded_model_is_known_when_the_last_to_start_is_older_than_all_waiting(swap_aware):
+    # A batch of "a" passed over the older "b" and "c"; then "b", the oldest, was loaded and ran.
+    last_to_start, oldest_waiting = store("b"), store("c")
+    for n in range(3 * scheduling.HISTORY):
+        store("a", status=GenerationRequest.Status.DONE, began=n)
+    GenerationRequest.objects.filter(pk=last_to_start.pk).update(status="done", started_at=at(10_000))
+    same_model = store("b")
+    assert scheduling.next_request() == same_model
+    assert scheduling.queue_positions() == {same_model.pk: 1, oldest_waiting.pk: 2}
+
+
+@pytest.mark.django_db
 def test_fifo_takes_the_oldest_whatever_is_loaded(settings):
     settings.LLM_SCHEDULER = "fifo"
     store("a", status=GenerationRequest.Status.DONE, began=1)
