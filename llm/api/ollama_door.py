@@ -10,10 +10,11 @@ import time
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from llm import catalog, keepalive, queueing, residency, streaming
+from llm.api.permissions import IsAdminToken
 from llm.api.compat import CompatView, end_message, resolve_model, submit, validated_options, wait_unstreamed
 from llm.models import GenerationRequest, ModelPull
 from llm.ollama import client
@@ -122,8 +123,9 @@ class Chat(Generate):
 
 
 class Pull(OllamaView):
+    permission_classes = [IsAdminToken]
+
     def post(self, request):
-        _require_admin(request)
         entry = _entry(request.data.get("model") or request.data.get("name"))
         [pull] = queueing.submit_pulls([entry.name], request.auth)
         if request.data.get("stream", True):
@@ -135,8 +137,9 @@ class Pull(OllamaView):
 
 
 class Delete(OllamaView):
+    permission_classes = [IsAdminToken]
+
     def delete(self, request):
-        _require_admin(request)
         entry = _entry(request.data.get("model") or request.data.get("name"))
         client().delete(entry.tag)
         return HttpResponse(status=200)
@@ -147,11 +150,6 @@ class Delete(OllamaView):
 
 def _entry(name):
     return resolve_model(name, 'model "{name}" not found, try pulling it first')
-
-
-def _require_admin(request):
-    if not request.auth.is_admin:
-        raise PermissionDenied("This needs an admin token")
 
 
 def _now():

@@ -206,6 +206,12 @@ class SwitchedSerializer(serializers.Serializer):
     model = serializers.CharField()
 
 
+class UnloadedSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    unloaded = serializers.ListField(child=serializers.CharField())
+
+
 class ProcessedSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     processed = serializers.IntegerField(min_value=0)
@@ -327,6 +333,14 @@ _describe(
         summary="Unload the resident model, load this one (admin)",
         request=api.ModelSerializer,
         responses={200: SwitchedSerializer, **errors(*WITH_BODY, *ADMIN, 409, 502, 503)},
+    ),
+)
+_describe(
+    "llm.api.views.UnloadViewSet",
+    create=extend_schema(
+        summary="Free the model's memory now (admin)",
+        request=None,
+        responses={200: UnloadedSerializer, **errors(*ADMIN, 409, 502, 503)},
     ),
 )
 _describe(

@@ -15,6 +15,7 @@ router.register("pull", views.PullViewSet, basename="pull")
 router.register("pull-all", views.PullAllViewSet, basename="pull-all")
 router.register("pulls", views.PullProgressViewSet, basename="pulls")
 router.register("switch", views.SwitchViewSet, basename="switch")
+router.register("unload", views.UnloadViewSet, basename="unload")
 router.register("queue", views.QueueViewSet, basename="queue")
 
 app_name = "api"

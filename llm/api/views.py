@@ -123,6 +123,18 @@ class SwitchViewSet(viewsets.ViewSet):
         return Response({"success": True, "message": f"Switched to model {name}", "model": name})
 
 
+class UnloadViewSet(viewsets.ViewSet):
+    """Free the model's memory now (keep_alive 0), after any generation in progress."""
+
+    permission_classes = [IsAdminToken]
+
+    def create(self, request):
+        unloaded = residency.unload(wait=settings.LLM_GENERATE_WAIT_SECONDS)
+        audit.record(audit.Action.UNLOAD, ", ".join(unloaded) or "nothing", token=request.auth)
+        message = f"Unloaded {', '.join(unloaded)}" if unloaded else "No model was loaded"
+        return Response({"success": True, "message": message, "unloaded": unloaded})
+
+
 class QueueViewSet(viewsets.ViewSet):
     permission_classes = [IsAdminToken]
 

@@ -84,3 +84,12 @@ def test_switch_to_a_model_that_is_not_installed_keeps_the_loaded_one(admin_api,
     response = admin_api.post("/api/v1/llm/switch", {"model": "gemma3:4b"}, format="json")
     assert response.status_code == 409
     assert standin.counters()["resident"] == ["llama3.2:1b"]
+
+
+def test_unload_frees_the_model_now(admin_api, standin):
+    admin_api.post("/api/v1/llm/switch", {"model": "phi4:mini"}, format="json")
+    response = admin_api.post("/api/v1/llm/unload")
+    assert response.status_code == 200
+    assert response.json() == {"success": True, "message": "Unloaded phi4:mini", "unloaded": ["phi4:mini"]}
+    assert standin.counters()["resident"] == []
+    assert admin_api.post("/api/v1/llm/unload").json()["message"] == "No model was loaded"

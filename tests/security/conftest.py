@@ -22,6 +22,7 @@ CALLS = [
     ("get", "/pulls", None, True),
     ("get", "/pulls/1", None, True),
     ("post", "/switch", {"model": "llama3.2:1b"}, True),
+    ("post", "/unload", None, True),
     ("post", "/queue/process", {"max_iterations": 1}, True),
     ("post", "/queue/clear", None, True),
 ]
