@@ -6,6 +6,7 @@ callers deal with one family of exceptions and never with `requests` directly.
 
 import json
 import threading
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
@@ -52,6 +53,9 @@ class Client:
     def __init__(self, host):
         self.host = host.rstrip("/")
         self.session = requests.Session()
+        # What error messages may show: never a user:password@ from OLLAMA_HOST.
+        parts = urlsplit(self.host)
+        self.shown_host = urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
 
     # -- plain calls ----------------------------------------------------------
 
@@ -107,9 +111,9 @@ class Client:
                 method, self.host + path, json=payload, timeout=self._timeout(), stream=stream
             )
         except requests.Timeout as exc:
-            raise OllamaTimeout(f"Ollama at {self.host} did not answer in time") from exc
+            raise OllamaTimeout(f"Ollama at {self.shown_host} did not answer in time") from exc
         except requests.RequestException as exc:
-            raise OllamaUnavailable(f"Ollama is not reachable at {self.host}") from exc
+            raise OllamaUnavailable(f"Ollama is not reachable at {self.shown_host}") from exc
         if response.status_code >= 400:
             raise _error_from(response)
         return response

@@ -5,6 +5,8 @@ stand-in process behind it; `inline_worker` runs the worker's task in the test
 itself. End-to-end tests (tests/e2e) start the real processes instead.
 """
 
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -90,3 +92,13 @@ def idle_worker(monkeypatch):
     """A worker that never wakes: requests stay queued."""
     monkeypatch.setattr(tasks, "wake_generation_worker", lambda: None)
     monkeypatch.setattr(tasks, "wake_pull_worker", lambda: None)
+
+
+def pytest_sessionfinish(session):
+    """pytest-django deletes the SQLite test database but not the WAL files beside it."""
+    from django.conf import settings
+
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if name and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        for suffix in ("-wal", "-shm"):
+            Path(name + suffix).unlink(missing_ok=True)
