@@ -102,3 +102,12 @@ def pytest_sessionfinish(session):
     if name and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         for suffix in ("-wal", "-shm"):
             Path(name + suffix).unlink(missing_ok=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each test's outcome on it, for fixtures that print logs when it failed."""
+    report = yield
+    if report.when == "call":
+        item.rep_call = report
+    return report

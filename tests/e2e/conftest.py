@@ -33,11 +33,3 @@ def _print_logs_on_failure(request, service):
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         print(service.logs())
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item, call):
-    report = yield
-    if report.when == "call":
-        item.rep_call = report
-    return report
