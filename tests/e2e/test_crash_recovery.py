@@ -1,6 +1,7 @@
 """Nothing is lost when the worker dies or is stopped: real processes, real signals."""
 
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -53,3 +54,19 @@ def test_sigterm_lets_the_worker_finish_the_request_in_hand(service, standin):
     service.start_worker()
     assert all(service.wait_until_finished(rid, timeout=60)["status"] == "done" for rid in ids)
     assert set(standin.counters()["prompts"].values()) == {1}
+
+
+def test_sigterm_to_the_web_server_lets_a_waiting_call_get_its_answer(service, standin):
+    standin.configure(token_seconds=0.05)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        waiting = pool.submit(service.post, "/generate", {"model": "llama3.2:1b", "prompt": "finish me",
+                                                          "options": {"max_tokens": 40}})  # about 2 s
+        wait_until_something_runs(service)
+        queued = service.post("/generate", {"model": "llama3.2:1b", "prompt": "after the restart", "wait": False})
+        service.web.send_signal(signal.SIGTERM)
+        answer = waiting.result(timeout=60)
+    assert answer.status_code == 200 and answer.json()["done"] is True
+    assert service.web.wait(timeout=30) == 0
+    # What was accepted before the stop runs anyway, and is there after a restart.
+    service.start_web()
+    assert service.wait_until_finished(queued.json()["request_id"])["status"] == "done"

@@ -100,9 +100,8 @@ class Service:
         service = cls(standin, **kwargs)
         try:
             service._run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"])
-            service.web = service._spawn("web", [sys.executable, "-m", "gunicorn", "llmsite.wsgi", "-c", "python:llmsite.gunicorn"])
+            service.start_web()
             service.start_worker()
-            poll(service._answers, 30, message=f"the web server at {service.url}\n{service.logs()}")
         except BaseException:
             service.stop()
             raise
@@ -115,6 +114,11 @@ class Service:
         self.stop()
 
     # -- processes ------------------------------------------------------------
+
+    def start_web(self):
+        """gunicorn as the Procfile runs it; returns once it answers."""
+        self.web = self._spawn("web", [sys.executable, "-m", "gunicorn", "llmsite.wsgi", "-c", "python:llmsite.gunicorn"])
+        poll(self._answers, 30, message=f"the web server at {self.url}\n{self.logs()}")
 
     def start_worker(self):
         self.worker = self._spawn("worker", [sys.executable, "manage.py", "qcluster"])
