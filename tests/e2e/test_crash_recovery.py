@@ -70,3 +70,20 @@ def test_sigterm_to_the_web_server_lets_a_waiting_call_get_its_answer(service, s
     # What was accepted before the stop runs anyway, and is there after a restart.
     service.start_web()
     assert service.wait_until_finished(queued.json()["request_id"])["status"] == "done"
+
+
+def test_a_pull_cut_short_by_a_dead_worker_resumes(service, standin):
+    standin.configure(installed=[], pull_seconds=4)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(service.post, "/pull", {"model": "gemma3:4b"})
+
+        def progress():
+            pulls = service.get("/pulls").json()["pulls"]
+            return pulls and pulls[0]["completed"] > 0 and pulls[0]
+
+        pull = poll(progress, 10, message="the pull to start")
+        service.kill_worker(signal.SIGKILL)
+        service.start_worker()
+        poll(lambda: service.get(f"/pulls/{pull['id']}").json()["pull"]["status"] == "done", 60,
+             message="the pull to resume and finish")
+    assert "gemma3:4b" in [model["name"] for model in service.get("/status").json()["installed_models"]]
