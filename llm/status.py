@@ -35,3 +35,11 @@ def report():
         body["ollama_running"] = False
         body["ollama_error"] = str(exc)
     return body
+
+
+def models_fit():
+    """Which catalog models fit in memory now ({} while Ollama cannot be asked)."""
+    try:
+        return fit.catalog_fit(client().tags(), client().ps())
+    except OllamaError:
+        return {}

@@ -154,6 +154,10 @@ class StatusSerializer(serializers.Serializer):
 class ModelsSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     models = serializers.DictField(child=serializers.CharField(allow_blank=True), help_text="name: description")
+    models_fit = serializers.DictField(
+        child=serializers.BooleanField(allow_null=True),
+        help_text="Catalog name: whether it fits in memory now (null: not installed; empty while Ollama is down).",
+    )
 
 
 class PulledSerializer(serializers.Serializer):

@@ -61,7 +61,8 @@ class StatusViewSet(viewsets.ViewSet):
 
 class ModelsViewSet(viewsets.ViewSet):
     def list(self, request):
-        return Response({"success": True, "models": {entry.name: entry.description for entry in catalog.entries()}})
+        models = {entry.name: entry.description for entry in catalog.entries()}
+        return Response({"success": True, "models": models, "models_fit": service_status.models_fit()})
 
 
 class PullViewSet(viewsets.ViewSet):

@@ -15,12 +15,13 @@ SEED_MODELS = {
 
 
 def test_models_lists_the_catalog_with_descriptions(api):
-    assert api.get("/api/v1/llm/models").json() == {"success": True, "models": SEED_MODELS}
+    body = api.get("/api/v1/llm/models").json()
+    assert body["success"] is True and body["models"] == SEED_MODELS
 
 
 def test_the_catalog_is_configurable(api, settings):
     settings.LLM_CATALOG = {"tiny": {"tag": "smollm2:135m", "description": "Tiny"}}
-    assert api.get("/api/v1/llm/models").json() == {"success": True, "models": {"tiny": "Tiny"}}
+    assert api.get("/api/v1/llm/models").json()["models"] == {"tiny": "Tiny"}
 
 
 def test_status_reports_ollama_and_the_queue(api, standin):
@@ -50,3 +51,17 @@ def test_status_says_ollama_is_down_instead_of_failing(api, standin):
 def test_status_with_nothing_listening(api, settings):
     settings.OLLAMA_HOST = "http://127.0.0.1:9"
     assert api.get("/api/v1/llm/status").json()["ollama_running"] is False
+
+
+def test_models_says_which_catalog_models_fit(api, standin, tmp_path, settings):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemAvailable:   2621440 kB\n")  # 2.5 GiB
+    settings.LLM_MEMINFO_PATH = str(meminfo)
+    fits = api.get("/api/v1/llm/models").json()["models_fit"]
+    assert fits["llama3.2:1b"] is True and fits["gemma3:4b"] is False
+
+
+def test_models_answers_while_ollama_is_down(api, standin):
+    standin.configure(faults={"down": True})
+    body = api.get("/api/v1/llm/models").json()
+    assert body["models"] == SEED_MODELS and body["models_fit"] == {}

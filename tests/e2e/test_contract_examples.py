@@ -79,16 +79,16 @@ def test_switch_example(service, standin):
 
 
 def test_models_example(service, standin):
-    assert service.get("/models").json() == {
-        "success": True,
-        "models": {
-            "llama3.2:3b": "General Purpose / Balanced",
-            "phi4:mini": "Logic & Reasoning / 3.8B",
-            "qwen3:4b": "Coding & Multilingual",
-            "gemma3:4b": "Advanced Reasoning",
-            "llama3.2:1b": "Ultra-light / Summarization",
-            "qwen2.5-coder:3b": "Specialized Programming",
-        },
+    body = service.get("/models").json()
+    assert body["success"] is True
+    assert set(body["models_fit"]) == set(body["models"])
+    assert body["models"] == {
+        "llama3.2:3b": "General Purpose / Balanced",
+        "phi4:mini": "Logic & Reasoning / 3.8B",
+        "qwen3:4b": "Coding & Multilingual",
+        "gemma3:4b": "Advanced Reasoning",
+        "llama3.2:1b": "Ultra-light / Summarization",
+        "qwen2.5-coder:3b": "Specialized Programming",
     }
 
 
