@@ -348,7 +348,7 @@ def report(args, jobs, fifo, swap_aware, beyond_fifo, overhead, dispatch, throug
         *[f"| {name} | {value} | {'yes' if met else '**no**'} |" for name, value, met, _ in checks],
     ]
     if missed:
-        lines += ["", "Why the targets missed here are missed (from profiling this service while tuning it):", "", *missed]
+        lines += ["", "Why these targets are missed (from profiling the service while tuning it):", "", *missed]
     return "\n".join(lines)
 
 
