@@ -59,14 +59,15 @@ def duration(delta):
 
 def _ollama(report):
     """Reachable or not, its version, and the model in memory with its keep-alive."""
+    host = client().shown_host  # never a user:password@ from OLLAMA_HOST
     if not report["ollama_running"]:
-        return {"up": False, "error": report["ollama_error"], "host": settings.OLLAMA_HOST}
+        return {"up": False, "error": report["ollama_error"], "host": host}
     try:
         version, resident = client().version(), client().ps()
     except OllamaError as exc:
-        return {"up": False, "error": str(exc), "host": settings.OLLAMA_HOST}
+        return {"up": False, "error": str(exc), "host": host}
     loaded = _loaded(resident[0]) if resident else None
-    return {"up": True, "version": version, "host": settings.OLLAMA_HOST, "loaded": loaded}
+    return {"up": True, "version": version, "host": host, "loaded": loaded, "standin": report["ollama_standin"]}
 
 
 def _loaded(model):

@@ -19,6 +19,19 @@ def test_it_shows_that_ollama_is_reachable_and_its_version(staff_client, standin
     assert b"reachable" in response.content and b"0.12.6" in response.content
 
 
+def test_it_says_when_the_ollama_behind_is_the_projects_stand_in(staff_client, standin):
+    response = staff_client.get("/")
+    assert response.context["ollama"]["standin"] == "echo"
+    assert b"stand-in" in response.content and b"fake echo text" in response.content
+
+
+def test_it_never_shows_credentials_from_ollama_host(staff_client, standin, settings):
+    settings.OLLAMA_HOST = standin.url.replace("http://", "http://admin:s3cret@")
+    response = staff_client.get("/")
+    assert b"s3cret" not in response.content
+    assert standin.url.encode() in response.content
+
+
 def test_it_shows_the_loaded_model_and_when_its_keep_alive_runs_out(staff_client, standin, settings):
     settings.LLM_KEEP_ALIVE = "5m"
     residency.switch_to("llama3.2:3b", wait=5)
