@@ -1,6 +1,5 @@
 """Many clients at once against the real web server and qcluster: one model, one generation at a time."""
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest

@@ -1,0 +1,21 @@
+"""The app's models, one module per concern; import them from here."""
+
+from llm.models.audit import AuditEntry
+from llm.models.generations import GenerationQuerySet, GenerationRequest, WorkStatus, new_request_id
+from llm.models.leases import Lease
+from llm.models.pulls import ModelPull, PullQuerySet
+from llm.models.tokens import ApiToken, ApiTokenQuerySet, hash_key
+
+__all__ = [
+    "ApiToken",
+    "ApiTokenQuerySet",
+    "AuditEntry",
+    "GenerationQuerySet",
+    "GenerationRequest",
+    "Lease",
+    "ModelPull",
+    "PullQuerySet",
+    "WorkStatus",
+    "hash_key",
+    "new_request_id",
+]

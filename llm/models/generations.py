@@ -1,0 +1,169 @@
+"""Generations: the durable queue, one row a request."""
+
+import secrets
+
+from django.db import models
+from django.db.models import F
+from django.utils import timezone
+
+from llm import notify
+from llm.models.tokens import ApiToken
+
+
+def new_request_id():
+    return f"req_{secrets.token_hex(8)}"
+
+
+class GenerationQuerySet(models.QuerySet):
+    def waiting(self):
+        return self.filter(status=GenerationRequest.Status.QUEUED)
+
+    def running(self):
+        return self.filter(status=GenerationRequest.Status.RUNNING)
+
+    def unfinished(self):
+        return self.filter(status__in=GenerationRequest.UNFINISHED)
+
+
+class WorkStatus(models.TextChoices):
+    """Where a generation or a pull stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class GenerationRequest(models.Model):
+    Status = WorkStatus
+
+    class Kind(models.TextChoices):
+        GENERATE = "generate"  # Ollama's /api/generate: a prompt
+        CHAT = "chat"  # Ollama's /api/chat: messages
+
+    class Source(models.TextChoices):
+        API = "api", "our API"
+        OLLAMA = "ollama", "Ollama-compatible API"
+        OPENAI = "openai", "OpenAI-compatible API"
+        DASHBOARD = "dashboard"
+
+    UNFINISHED = (Status.QUEUED, Status.RUNNING)
+
+    request_id = models.CharField(max_length=40, unique=True, default=new_request_id, editable=False)
+    token = models.ForeignKey(ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.GENERATE)
+    model = models.CharField(max_length=200, help_text="The catalog name the client asked for.")
+    prompt = models.TextField(blank=True)
+    messages = models.JSONField(null=True, blank=True, help_text="For chat: Ollama's messages.")
+    options = models.JSONField(default=dict, blank=True, help_text="Ollama options, max_tokens already mapped.")
+    extra = models.JSONField(
+        default=dict, blank=True, help_text="Other Ollama request fields passed through (system, format, ...)."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    response = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    done_reason = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True, help_text="Who ran it last (host:pid:...).")
+    # Ollama's own figures for the generation; durations in nanoseconds.
+    prompt_eval_count = models.PositiveIntegerField(null=True, blank=True)
+    eval_count = models.PositiveIntegerField(null=True, blank=True)
+    total_duration = models.BigIntegerField(null=True, blank=True)
+    load_duration = models.BigIntegerField(null=True, blank=True)
+    prompt_eval_duration = models.BigIntegerField(null=True, blank=True)
+    eval_duration = models.BigIntegerField(null=True, blank=True)
+
+    objects = GenerationQuerySet.as_manager()
+
+    OLLAMA_COUNTERS = (
+        "prompt_eval_count",
+        "eval_count",
+        "total_duration",
+        "load_duration",
+        "prompt_eval_duration",
+        "eval_duration",
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "created_at"])]
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.request_id
+
+    @property
+    def is_finished(self):
+        return self.status not in self.UNFINISHED
+
+    def requeue(self, reason):
+        """Put a request whose run was cut short back in line (it keeps its place)."""
+        requeued = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(
+            status=self.Status.QUEUED, started_at=None, response="", error=reason
+        )
+        self.refresh_from_db()
+        return bool(requeued)
+
+    def claim(self, worker):
+        """Take this request if it is still waiting. False: someone else has it."""
+        now = timezone.now()
+        taken = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
+            status=self.Status.RUNNING, started_at=now, worker=worker, attempts=F("attempts") + 1
+        )
+        if taken:
+            self.refresh_from_db()
+        return bool(taken)
+
+    def finish(self, response, final_chunk):
+        counters = {name: final_chunk.get(name) for name in self.OLLAMA_COUNTERS}
+        ended = self._end(
+            self.Status.DONE, response=response, done_reason=final_chunk.get("done_reason") or "", **counters
+        )
+        if ended and self.token_id:
+            # The token's usage, added up in the database: two processes may finish at once.
+            ApiToken.objects.filter(pk=self.token_id).update(
+                request_count=F("request_count") + 1,
+                prompt_tokens=F("prompt_tokens") + (self.prompt_eval_count or 0),
+                generated_tokens=F("generated_tokens") + (self.eval_count or 0),
+            )
+
+    def fail(self, reason):
+        self._end(self.Status.FAILED, error=str(reason))
+
+    def cancel(self, reason="Cancelled"):
+        """Cancel a waiting or running request; a running one stops at its next checkpoint."""
+        return self._end(self.Status.CANCELLED, error=reason, only_from=self.UNFINISHED)
+
+    def save_partial(self, text):
+        """Store the text generated so far and wake whoever streams it.
+
+        False when the request is no longer running: it was cancelled, and the
+        worker should stop generating.
+        """
+        saved = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(response=text)
+        self.response = text
+        notify.notify(notify.request_channel(self.request_id))
+        return bool(saved)
+
+    def _end(self, status, only_from=(Status.RUNNING,), **fields):
+        """Move to a final status unless the request already left `only_from`.
+
+        The condition makes the last word safe when two processes race: a request
+        cancelled while it ran stays cancelled when the worker then finishes it.
+        """
+        fields.update(status=status, finished_at=timezone.now())
+        ended = GenerationRequest.objects.filter(pk=self.pk, status__in=only_from).update(**fields)
+        self.refresh_from_db()
+        if ended:
+            notify.notify(notify.request_channel(self.request_id))
+        return bool(ended)
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
