@@ -32,7 +32,16 @@ class TokenRateThrottle(SimpleRateThrottle):
             return True  # refused before this by the permissions; nothing to count
         self.rate = api_settings.DEFAULT_THROTTLE_RATES.get(f"{self.scope}.{token.role}")
         self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.refused_request = request
         return super().allow_request(request, view)
+
+    def throttle_failure(self):
+        # Counted once per refused call, though both throttles of a view may refuse it.
+        request = self.refused_request
+        if not getattr(request, "_llm_refusal_counted", False):
+            request._llm_refusal_counted = True
+            request.auth.count_refusal()
+        return False
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}

@@ -90,7 +90,11 @@ class GenerationRequest(models.Model):
     )
 
     class Meta:
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            # The dashboard's history: requests finished in a window (llm/dashboard/history.py).
+            models.Index(fields=["finished_at"], name="llm_request_finished_idx"),
+        ]
         ordering = ["-created_at"]
 
     def __str__(self):

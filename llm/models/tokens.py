@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 
 
@@ -77,6 +78,8 @@ class ApiToken(models.Model):
     request_count = models.PositiveBigIntegerField(default=0)
     prompt_tokens = models.PositiveBigIntegerField(default=0)
     generated_tokens = models.PositiveBigIntegerField(default=0)
+    # Calls refused with 429 by a rate limit (llm/api/throttling.py), ever.
+    rate_limited_count = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -84,6 +87,8 @@ class ApiToken(models.Model):
         verbose_name = "API token"
 
     def __str__(self):
+        if self.is_bootstrap:
+            return f"{self.name} (environment)"  # its prefix is "(environment)": no key to show
         return f"{self.name} ({self.prefix}…)"
 
     @classmethod
@@ -112,6 +117,10 @@ class ApiToken(models.Model):
     def revoke(self):
         self.revoked_at = timezone.now()
         self.save(update_fields=["revoked_at"])
+
+    def count_refusal(self):
+        """One call refused by a rate limit, added up in the database (threads refuse at once)."""
+        ApiToken.objects.filter(pk=self.pk).update(rate_limited_count=F("rate_limited_count") + 1)
 
     def touch(self):
         # At most one write a minute per token: this runs on every API call.
