@@ -1,6 +1,9 @@
-"""Error pages: JSON under the API prefixes, Django's own pages elsewhere."""
+"""Error pages (JSON under the API prefixes, Django's own pages elsewhere), and the site's icon."""
 
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.views import defaults
+from django.views.decorators.cache import cache_control
 
 from llm.api.exceptions import error_response
 
@@ -21,3 +24,9 @@ def server_error(request):
     if _is_api(request):
         return error_response(500, "Internal server error")
     return defaults.server_error(request)
+
+
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says: send them to the icon (static, hashed name)."""
+    return redirect(static("llm/favicon.svg"))

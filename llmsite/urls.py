@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from llm import metrics
+from llm import metrics, views
 
 urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("api/v1/llm/", include("llm.api.urls")),
     path("ollama/", include("llm.api.ollama_urls")),
     path("v1/", include("llm.api.openai_urls")),

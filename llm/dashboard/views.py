@@ -11,7 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from llm import audit, catalog, queueing, residency
-from llm.dashboard import panels
+from llm.dashboard import charts, panels
+from llm.dashboard import history as history_figures
 from llm.dashboard.access import staff_required
 from llm.dashboard.forms import CatalogModelForm, PromptForm
 from llm.models import GenerationRequest, ModelPull
@@ -25,7 +26,22 @@ ACTION_WAIT_SECONDS = 15.0
 
 @staff_required
 def home(request):
-    return render(request, "llm/home.html", panels.snapshot())
+    return render(request, "llm/home.html", {**panels.snapshot(), "history": charts.history_panel(_range(request))})
+
+
+@staff_required
+def history(request):
+    """The history charts for one range, for htmx to swap in."""
+    return render(request, "llm/_history.html", {"history": charts.history_panel(_range(request))})
+
+
+@staff_required
+def usage(request):
+    """Usage per token over a range, sortable by any column."""
+    sort, descending = _sort(request)
+    tokens = history_figures.token_usage(_range(request), sort, descending)
+    context = {"tokens": tokens, "range": _range(request), "columns": _usage_columns(_range(request), sort, descending)}
+    return render(request, "llm/usage.html", {**context, "ranges": charts.RANGE_LABELS.items()})
 
 
 @staff_required
@@ -128,6 +144,35 @@ def clear_queue(request):
     audit.record(audit.Action.QUEUE_CLEAR, "queue", user=request.user, cleared=cleared)
     plural = "" if cleared == 1 else "s"
     return _answer(request, messages.SUCCESS, f"Cleared {cleared} waiting request{plural} from the queue.")
+
+
+def _range(request):
+    """The history range asked for in ?range=, or the default one."""
+    name = request.GET.get("range", "")
+    return name if name in history_figures.RANGES else history_figures.DEFAULT_RANGE
+
+
+def _sort(request):
+    """?sort=<column>, descending unless ?dir=asc; an unknown column sorts by requests."""
+    sort = request.GET.get("sort", "")
+    return (sort if sort in history_figures.USAGE_SORTS else "requests"), request.GET.get("dir") != "asc"
+
+
+USAGE_COLUMNS = [
+    ("name", "Token"), ("requests", "Requests"), ("tokens_in", "Tokens in"), ("tokens_out", "Tokens out"),
+    ("wait_p50", "Wait p50"), ("wait_p95", "Wait p95"), ("last_used", "Last used"), ("refusals", "Rate-limit refusals"),
+]
+
+
+def _usage_columns(range_name, sort, descending):
+    """The usage table's headers: a click sorts by the column, a second click turns the order round."""
+    columns = []
+    for key, label in USAGE_COLUMNS:
+        current = key == sort
+        direction = "asc" if current and descending else "desc"
+        order = ("descending" if descending else "ascending") if current else None
+        columns.append({"key": key, "label": label, "href": f"?range={range_name}&sort={key}&dir={direction}", "order": order})
+    return columns
 
 
 def _generation(request_id):
