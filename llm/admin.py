@@ -1,5 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
+from django.template.defaultfilters import date as format_date
+from django.template.defaultfilters import filesizeformat, truncatechars
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
 from llm import audit
 from llm.models import ApiToken, AuditEntry, GenerationRequest, Lease, ModelPull
@@ -20,9 +25,9 @@ class ApiTokenForm(forms.ModelForm):
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     form = ApiTokenForm
+    # Narrow columns, so that the list fits a 1366 px screen: short roles and dates, usage on its own page.
     list_display = [
-        "name", "prefix", "role", "owner", "created_at", "last_used_at", "expires_at", "revoked_at",
-        "request_count", "prompt_tokens", "generated_tokens",
+        "name", "key", "role_name", "owner", "created", "last_used", "expires", "revoked", "request_count", "usage",
     ]
     list_filter = ["role", "revoked_at", "expires_at"]
     search_fields = ["name", "prefix", "owner__username"]
@@ -32,6 +37,34 @@ class ApiTokenAdmin(admin.ModelAdmin):
         ("Usage (generations finished)", {"fields": ["request_count", "prompt_tokens", "generated_tokens"]}),
     ]
     actions = ["revoke"]
+
+    @admin.display(description="key", ordering="prefix")
+    def key(self, token):
+        return "(environment)" if token.is_bootstrap else f"{token.prefix}…"
+
+    @admin.display(description="role", ordering="role")
+    def role_name(self, token):
+        return token.role  # the choice's label is a sentence, which wraps into a tall row
+
+    @admin.display(description="created at", ordering="created_at")
+    def created(self, token):
+        return _short_date(token.created_at)
+
+    @admin.display(description="last used at", ordering="last_used_at")
+    def last_used(self, token):
+        return _short_date(token.last_used_at)
+
+    @admin.display(description="expires at", ordering="expires_at")
+    def expires(self, token):
+        return _short_date(token.expires_at)
+
+    @admin.display(description="revoked at", ordering="revoked_at")
+    def revoked(self, token):
+        return _short_date(token.revoked_at)
+
+    @admin.display(description="usage")
+    def usage(self, token):
+        return format_html('<a href="{}#token-{}">usage</a>', reverse("dashboard:usage"), token.pk)
 
     def save_model(self, request, obj, form, change):
         raw = None if change else obj.set_new_key()
@@ -71,17 +104,45 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(GenerationRequest)
 class GenerationRequestAdmin(ReadOnlyAdmin):
-    list_display = ["request_id", "model", "status", "token", "created_at", "started_at", "finished_at", "eval_count"]
+    list_display = ["request_id", "model", "status", "token", "created", "waited", "took", "eval_count"]
     list_filter = ["status", "model"]
     search_fields = ["request_id", "prompt", "token__name"]
     date_hierarchy = "created_at"
 
+    @admin.display(description="created at", ordering="created_at")
+    def created(self, generation):
+        return _short_date(generation.created_at, "Y-m-d H:i:s")
+
+    @admin.display(description="waited")
+    def waited(self, generation):
+        return _seconds(generation.started_at and generation.started_at - generation.created_at)
+
+    @admin.display(description="took")
+    def took(self, generation):
+        return _seconds(generation.duration)
+
 
 @admin.register(ModelPull)
 class ModelPullAdmin(ReadOnlyAdmin):
-    list_display = ["model", "status", "percent", "completed_bytes", "total_bytes", "created_at", "finished_at"]
+    list_display = ["model", "status", "percent", "completed", "total", "created", "finished"]
     list_filter = ["status", "model"]
     search_fields = ["model", "error"]
+
+    @admin.display(description="completed", ordering="completed_bytes")
+    def completed(self, pull):
+        return filesizeformat(pull.completed_bytes)
+
+    @admin.display(description="total", ordering="total_bytes")
+    def total(self, pull):
+        return filesizeformat(pull.total_bytes) if pull.total_bytes else "-"
+
+    @admin.display(description="created at", ordering="created_at")
+    def created(self, pull):
+        return _short_date(pull.created_at)
+
+    @admin.display(description="finished at", ordering="finished_at")
+    def finished(self, pull):
+        return _short_date(pull.finished_at)
 
 
 @admin.register(Lease)
@@ -91,13 +152,21 @@ class LeaseAdmin(ReadOnlyAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "action", "target", "who", "detail"]
+    list_display = ["created", "action", "target", "who", "details"]
     list_filter = ["action"]
     search_fields = ["action", "target", "token__name", "user__username"]
     date_hierarchy = "created_at"
 
     def has_delete_permission(self, request, obj=None):
         return False  # the trail stays whole
+
+    @admin.display(description="created at", ordering="created_at")
+    def created(self, entry):
+        return _short_date(entry.created_at, "Y-m-d H:i:s")
+
+    @admin.display(description="detail")
+    def details(self, entry):
+        return truncatechars(entry.detail, 80) if entry.detail else ""
 
     @admin.display(description="who")
     def who(self, entry):
@@ -109,6 +178,14 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user", "token")
+
+
+def _short_date(moment, fmt="Y-m-d H:i"):
+    return format_date(timezone.localtime(moment), fmt) if moment else "-"
+
+
+def _seconds(delta):
+    return f"{delta.total_seconds():.1f} s" if delta is not None else "-"
 
 
 def _audit_token_save(request, token, form, change):

@@ -220,6 +220,7 @@ class ProcessedSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     processed = serializers.IntegerField(min_value=0)
     remaining = serializers.IntegerField(min_value=0)
+    message = serializers.CharField(help_text="What happened, in a sentence (not in the seed contract: an addition).")
 
 
 class ClearedSerializer(serializers.Serializer):

@@ -144,7 +144,10 @@ class QueueViewSet(viewsets.ViewSet):
         max_iterations = _validated(ProcessQueueSerializer, request)["max_iterations"]
         processed = runner.drain(max_iterations, lease_wait=settings.LLM_GENERATE_WAIT_SECONDS)
         audit.record(audit.Action.QUEUE_PROCESS, "queue", token=request.auth, processed=processed)
-        return Response({"success": True, "processed": processed, "remaining": GenerationRequest.objects.waiting().count()})
+        remaining = GenerationRequest.objects.waiting().count()
+        return Response(
+            {"success": True, "processed": processed, "remaining": remaining, "message": _processed(processed, remaining)}
+        )
 
     @action(detail=False, methods=["post"])
     def clear(self, request):
@@ -156,6 +159,16 @@ class QueueViewSet(viewsets.ViewSet):
 @csrf_exempt  # else a POST or DELETE to an unknown API path gets Django's HTML 403 (no CSRF token)
 def endpoint_not_found(request, path=""):
     return error_response(404, f"Endpoint not found: /{path}")
+
+
+def _processed(processed, remaining):
+    """/queue/process in a sentence: 0 and 0 mostly means that the worker had already run the queue."""
+    if processed == 0 and remaining == 0:
+        return "Nothing to process: no request was waiting. The worker runs queued requests as they arrive."
+    if processed == 0:
+        return f"Processed none: the worker held the model for longer than this call waits; {remaining} still waiting."
+    plural = "" if processed == 1 else "s"
+    return f"Processed {processed} request{plural}; {remaining} still waiting."
 
 
 def _validated(serializer_class, request):

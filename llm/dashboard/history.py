@@ -19,7 +19,7 @@ refreshes unless a request finished.
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 
-from django.db.models import Count, F, FloatField, Func, Max, Q, Sum, Value
+from django.db.models import Count, F, FloatField, Func, Q, Sum, Value
 from django.db.models import Window as Over
 from django.db.models.functions import RowNumber
 from django.utils import timezone
@@ -232,55 +232,72 @@ def history(name: str, now: datetime | None = None) -> dict:
 
 # --- usage per token ------------------------------------------------------------------
 
-USAGE_SORTS = {
-    "name": "name",
-    "requests": "requests",
-    "tokens_in": "tokens_in",
-    "tokens_out": "tokens_out",
-    "wait_p50": "wait_p50",
-    "wait_p95": "wait_p95",
-    "last_used": "last_used_at",
-    "refusals": "rate_limited_count",
-}
+@dataclass
+class TokenUsage:
+    token: ApiToken
+    requests: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    wait_p50: float | None = None
+    wait_p95: float | None = None
+
+    @property
+    def name(self) -> str:
+        return self.token.name
+
+    @property
+    def last_used(self):
+        return self.token.last_used_at
+
+    @property
+    def refusals(self) -> int:
+        return self.token.rate_limited_count
+
+
+USAGE_SORTS = ("name", "requests", "tokens_in", "tokens_out", "wait_p50", "wait_p95", "last_used", "refusals")
 
 
 def token_usage(name: str, sort: str = "requests", descending: bool = True, now: datetime | None = None) -> list:
-    """One row per token: what it asked for in the range `name` (requests finished), and its refusals.
+    """A `TokenUsage` per token: what it asked for in the range `name` (requests finished), and its refusals.
 
     Tokens with no request in the range are listed too, with zeros.
     """
     win = window(name, now)
     finished = _finished_in(win).filter(token__isnull=False)
-    sums = {
-        row["token"]: row
-        for row in finished.values("token").annotate(
-            requests=Count("pk"),
-            tokens_in=Sum("prompt_eval_count"),
-            tokens_out=Sum("eval_count"),
-            failed=Count("pk", filter=Q(status=Status.FAILED)),
-            cancelled=Count("pk", filter=Q(status=Status.CANCELLED)),
-            last_finished=Max("finished_at"),
-        ).order_by()
-    }
+    sums = finished.values("token").annotate(
+        requests=Count("pk"),
+        tokens_in=Sum("prompt_eval_count"),
+        tokens_out=Sum("eval_count"),
+        failed=Count("pk", filter=Q(status=Status.FAILED)),
+        cancelled=Count("pk", filter=Q(status=Status.CANCELLED)),
+    ).order_by()
+    sums = {row.pop("token"): row for row in sums}
     waited = percentiles(
         finished.filter(started_at__isnull=False), F("token_id"), _seconds_between("created_at", "started_at")
     )
     rows = []
     for token in ApiToken.objects.all():
         row = sums.get(token.pk, {})
-        token.requests = row.get("requests", 0)
-        token.tokens_in = row.get("tokens_in") or 0
-        token.tokens_out = row.get("tokens_out") or 0
-        token.failed = row.get("failed", 0)
-        token.cancelled = row.get("cancelled", 0)
-        token.wait_p50 = _rounded(waited.get(token.pk, {}).get(0.5))
-        token.wait_p95 = _rounded(waited.get(token.pk, {}).get(0.95))
-        rows.append(token)
-    key = USAGE_SORTS.get(sort, "requests")
+        waits = waited.get(token.pk, {})
+        rows.append(TokenUsage(
+            token,
+            requests=row.get("requests", 0),
+            failed=row.get("failed", 0),
+            cancelled=row.get("cancelled", 0),
+            tokens_in=row.get("tokens_in") or 0,
+            tokens_out=row.get("tokens_out") or 0,
+            wait_p50=_rounded(waits.get(0.5)),
+            wait_p95=_rounded(waits.get(0.95)),
+        ))
+    key = sort if sort in USAGE_SORTS else "requests"
 
-    def order(token):
-        value = getattr(token, key)
-        return (value is not None, value if value is not None else 0, token.name.lower())
+    def order(usage):
+        value = getattr(usage, key)
+        if isinstance(value, str):
+            value = value.lower()
+        return (value is not None, value if value is not None else 0, usage.name.lower())
 
     return sorted(rows, key=order, reverse=descending)
 

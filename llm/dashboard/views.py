@@ -158,7 +158,7 @@ def _sort(request):
     return (sort if sort in history_figures.USAGE_SORTS else "requests"), request.GET.get("dir") != "asc"
 
 
-USAGE_COLUMNS = [
+USAGE_COLUMNS = [  # (history.USAGE_SORTS, heading)
     ("name", "Token"), ("requests", "Requests"), ("tokens_in", "Tokens in"), ("tokens_out", "Tokens out"),
     ("wait_p50", "Wait p50"), ("wait_p95", "Wait p95"), ("last_used", "Last used"), ("refusals", "Rate-limit refusals"),
 ]

@@ -25,7 +25,9 @@ def test_process_runs_up_to_max_iterations(api, standin, idle_worker):
     enqueue(api, 5)
     response = api.post("/api/v1/llm/queue/process", {"max_iterations": 3}, format="json")
     assert response.status_code == 200
-    assert response.json() == {"success": True, "processed": 3, "remaining": 2}
+    assert response.json() == {
+        "success": True, "processed": 3, "remaining": 2, "message": "Processed 3 requests; 2 still waiting."
+    }
     assert GenerationRequest.objects.filter(status="done").count() == 3
 
 
@@ -38,15 +40,37 @@ def test_process_runs_requests_in_arrival_order(api, standin, idle_worker):
 
 def test_process_defaults_to_ten_iterations(api, standin, idle_worker):
     enqueue(api, 12)
-    assert api.post("/api/v1/llm/queue/process").json() == {"success": True, "processed": 10, "remaining": 2}
+    body = api.post("/api/v1/llm/queue/process").json()
+    assert (body["processed"], body["remaining"]) == (10, 2)
 
 
-def test_process_with_an_empty_queue_does_nothing(api, standin):
+def test_process_with_an_empty_queue_does_nothing_and_says_the_worker_runs_the_queue(api, standin):
     assert api.post("/api/v1/llm/queue/process", {}, format="json").json() == {
         "success": True,
         "processed": 0,
         "remaining": 0,
+        "message": "Nothing to process: no request was waiting. The worker runs queued requests as they arrive.",
     }
+
+
+def test_process_after_the_worker_drained_the_queue_says_so(api, standin, inline_worker):
+    # The worker (inline here) runs the request as it is queued; /queue/process then finds nothing.
+    enqueue(api, 1)
+    body = api.post("/api/v1/llm/queue/process", {}, format="json").json()
+    assert (body["processed"], body["remaining"]) == (0, 0)
+    assert "The worker runs queued requests as they arrive" in body["message"]
+
+
+def test_process_that_finds_the_model_held_says_how_many_still_wait(api, standin, idle_worker, settings):
+    from llm import residency
+
+    settings.LLM_GENERATE_WAIT_SECONDS = 0
+    enqueue(api, 2)
+    with residency.engine(wait=5) as holder:
+        assert holder is not None
+        body = api.post("/api/v1/llm/queue/process", {}, format="json").json()
+    assert (body["processed"], body["remaining"]) == (0, 2)
+    assert body["message"].startswith("Processed none: the worker held the model") and "2 still waiting" in body["message"]
 
 
 def test_process_and_the_worker_never_run_the_same_request(api, standin, idle_worker):

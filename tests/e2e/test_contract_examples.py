@@ -96,7 +96,8 @@ def test_queue_process_example(service, standin):
     response = service.post("/queue/process", {"max_iterations": 5})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"success", "processed", "remaining"}
+    # The contract's fields, and a sentence saying what happened (an addition).
+    assert set(body) == {"success", "processed", "remaining", "message"}
     assert body["success"] is True and body["remaining"] == 0
 
 
