@@ -96,9 +96,13 @@ def _installed(report):
 
 def _catalog(installed, current):
     names = {model["name"] for model in installed}
-    pulling = set(ModelPull.objects.unfinished().values_list("model", flat=True))
+    # A model's pull: running, else waiting for its turn (queued), else none ("running" sorts last and wins).
+    pulls = dict(ModelPull.objects.unfinished().order_by("status").values_list("model", "status"))
     return [
-        {"entry": entry, "installed": entry.name in names, "loaded": entry.name == current, "pulling": entry.name in pulling}
+        {
+            "entry": entry, "installed": entry.name in names, "loaded": entry.name == current,
+            "pulling": entry.name in pulls, "pull_status": pulls.get(entry.name),
+        }
         for entry in catalog.entries()
     ]
 
