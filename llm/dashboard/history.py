@@ -13,15 +13,18 @@ own tables, over a window of the last hour, day or week cut into buckets:
   when the window began, with a load whenever the model changes.
 
 Buckets are aligned on the clock (UTC), so a figure does not move between two
-refreshes unless a request finished.
+refreshes unless a request finished. A bucket's figures are settled once it is
+over and every request that arrived before its end has finished: `history()`
+keeps those in Django's cache and reads only the newer buckets again, so a
+refresh costs one bucket's rows, not the week's (bench/history_scale.py).
 """
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 
+from django.core.cache import cache
 from django.db.models import Count, F, FloatField, Func, Q, Sum, Value
-from django.db.models import Window as Over
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from llm import audit
@@ -151,26 +154,34 @@ def _empty_model_series(count):
     return {key: [0] * count for key in ("requests", "failed", "cancelled", "_tokens", "_nanoseconds")}
 
 
-def percentiles(queryset, key, value, fractions=(0.5, 0.95)) -> dict:
-    """Nearest-rank percentiles of `value` per `key` (expressions), computed by the database.
+def percentiles(queryset, key, seconds, fractions=(0.5, 0.95)) -> dict:
+    """Nearest-rank percentiles of `seconds` per `key` (expressions), to a tenth of a second.
 
-    {key: {fraction: value}}: the value of rank ceil(fraction * n) among the n of its key.
+    {key: {fraction: seconds}}: the value of rank ceil(fraction * n) among the n of its key.
+    The database counts the rows per key and tenth of a second (one pass, no sort
+    of the rows themselves); the ranks are found here, in the few counts.
     """
-    ranked = queryset.annotate(
-        key=key,
-        value=value,
-        rank=Over(RowNumber(), partition_by=[key], order_by=[value.asc(), F("pk").asc()]),
-        n=Over(Count("pk"), partition_by=[key]),
+    counts = (
+        queryset.order_by()
+        .annotate(key=key, tenths=_Truncate(seconds * Value(10.0) + Value(0.5)))
+        .values("key", "tenths")
+        .annotate(n=Count("pk"))
     )
-    wanted = Q()
-    for fraction in fractions:
-        # rank == ceil(fraction * n), in arithmetic both databases share
-        wanted |= Q(rank__gte=F("n") * fraction, rank__lt=F("n") * fraction + 1)
-    found: dict = {}
-    for row in ranked.filter(wanted).values("key", "value", "rank", "n"):
-        for fraction in fractions:
-            if fraction * row["n"] <= row["rank"] < fraction * row["n"] + 1:
-                found.setdefault(row["key"], {})[fraction] = row["value"]
+    histograms: dict = {}
+    for row in counts:
+        histograms.setdefault(row["key"], []).append((int(row["tenths"]), row["n"]))
+    return {key: _ranks(sorted(histogram), fractions) for key, histogram in histograms.items()}
+
+
+def _ranks(histogram, fractions):
+    total = sum(n for _, n in histogram)
+    wanted = {fraction: math.ceil(round(fraction * total, 9)) for fraction in fractions}
+    found, seen = {}, 0
+    for tenths, n in histogram:
+        seen += n
+        for fraction, rank in wanted.items():
+            if fraction not in found and seen >= rank:
+                found[fraction] = tenths / 10
     return found
 
 
@@ -189,20 +200,30 @@ def loads(win: Period) -> dict:
 
     {"actual": [...], "fcfs": [...], "saved": fcfs total - actual total}
     """
+    actual = recorded_loads(win)
+    fcfs = fcfs_loads(arrival_runs(win), loaded_at(win.start))
+    return {"actual": actual, "fcfs": fcfs, "saved": sum(fcfs) - sum(actual)}
+
+
+def recorded_loads(win: Period) -> list[int]:
     actual = [0] * win.count
     entries = AuditEntry.objects.filter(
         action=audit.Action.MODEL_LOAD, created_at__gte=win.start, created_at__lt=win.end
     )
     for moment in entries.values_list("created_at", flat=True):
         actual[win.bucket_of(moment)] += 1
-    fcfs = fcfs_loads(win)
-    return {"actual": actual, "fcfs": fcfs, "saved": sum(fcfs) - sum(actual)}
+    return actual
 
 
-def fcfs_loads(win: Period) -> list[int]:
-    """Loads first-come-first-served would make: replay the arrivals of the requests that ran, by bucket."""
-    before = AuditEntry.objects.filter(action=audit.Action.MODEL_LOAD, created_at__lt=win.start)
-    loaded = before.order_by("-created_at", "-pk").values_list("target", flat=True).first()
+def loaded_at(moment: datetime) -> str | None:
+    """The model the gateway had loaded last before `moment` (audit log), or None."""
+    before = AuditEntry.objects.filter(action=audit.Action.MODEL_LOAD, created_at__lt=moment)
+    return before.order_by("-created_at", "-pk").values_list("target", flat=True).first()
+
+
+def arrival_runs(win: Period) -> list:
+    """Per bucket, the arrivals of the requests that ran, in order, as (first model, last model, changes
+    between consecutive arrivals), or None for a bucket without any: enough to replay FCFS over buckets."""
     arrivals = (
         GenerationRequest.objects.filter(
             status__in=FINAL, created_at__gte=win.start, created_at__lt=win.end, started_at__isnull=False
@@ -211,22 +232,112 @@ def fcfs_loads(win: Period) -> list[int]:
         .order_by("created_at", "pk")
         .values_list("model", "bucket")
     )
-    counts = [0] * win.count
+    runs = [None] * win.count
     for model, bucket in arrivals.iterator(chunk_size=10_000):
-        if model != loaded:
-            counts[int(bucket)] += 1
-            loaded = model
+        b = int(bucket)
+        if runs[b] is None:
+            runs[b] = (model, model, 0)
+        else:
+            first, last, changes = runs[b]
+            runs[b] = (first, model, changes + (model != last))
+    return runs
+
+
+def fcfs_loads(runs: list, loaded: str | None) -> list[int]:
+    """FCFS's loads per bucket: a load whenever the next arrival's model is not the one loaded."""
+    counts = []
+    for run in runs:
+        if run is None:
+            counts.append(0)
+            continue
+        first, last, changes = run
+        counts.append(changes + (first != loaded))
+        loaded = last
     return counts
 
 
 def history(name: str, now: datetime | None = None) -> dict:
-    """Everything the history charts show for the range `name`."""
+    """Everything the history charts show for the range `name`.
+
+    A bucket's figures never change once it is over and every request that
+    arrived before its end has finished, so those are kept in the cache and
+    only the newer buckets are read again (the dashboard refreshes every 30 s).
+    """
+    now = now or timezone.now()
     win = window(name, now)
+    settled = _settled_until(now)
+    buckets = [_cached(win, n) if _is_settled(win, n, settled) else None for n in range(win.count)]
+    first = next((n for n, figures in enumerate(buckets) if figures is None), win.count)
+    if first < win.count:
+        rest = Period(name, win.start + win.step * first, win.step, win.count - first)
+        for n, figures in enumerate(_bucket_figures(rest), start=first):
+            buckets[n] = figures
+            if _is_settled(win, n, settled):
+                cache.set(_cache_key(win, n), figures, CACHE_SECONDS)
+    return {"window": win, **_assembled(buckets, loaded_at(win.start))}
+
+
+CACHE_SECONDS = 8 * 24 * 3600  # longer than the longest range
+SETTLE_SECONDS = 60  # a request that finished just before a bucket's end may commit just after it
+
+
+def _settled_until(now):
+    """Buckets that ended before this moment are settled: their figures will not change."""
+    unfinished = GenerationRequest.objects.unfinished().order_by("created_at")
+    oldest = unfinished.values_list("created_at", flat=True).first()
+    settled = now - timedelta(seconds=SETTLE_SECONDS)
+    return min(settled, oldest) if oldest else settled
+
+
+def _is_settled(win, n, settled):
+    return win.start + win.step * (n + 1) <= settled
+
+
+def _cache_key(win, n):
+    start = win.start + win.step * n
+    return f"llm:history:{int(win.step.total_seconds())}:{int((start - EPOCH).total_seconds())}"
+
+
+def _cached(win, n):
+    return cache.get(_cache_key(win, n))
+
+
+def _bucket_figures(win: Period) -> list[dict]:
+    """The figures of each bucket of `win`, one dict a bucket."""
+    by_model, waited = requests_by_model(win), waits(win)
+    actual, runs = recorded_loads(win), arrival_runs(win)
+    return [
+        {
+            "by_model": {
+                model: {key: values[n] for key, values in series.items()}
+                for model, series in by_model.items()
+                if series["requests"][n]
+            },
+            "p50": waited["p50"][n],
+            "p95": waited["p95"][n],
+            "loads": actual[n],
+            "arrivals": runs[n],
+        }
+        for n in range(win.count)
+    ]
+
+
+def _assembled(buckets, loaded):
+    models = sorted({model for figures in buckets for model in figures["by_model"]})
+    by_model = {}
+    for model in models:
+        series = {key: [] for key in ("requests", "failed", "cancelled", "tokens_per_second")}
+        for figures in buckets:
+            cell = figures["by_model"].get(model)
+            for key in series:
+                series[key].append(cell[key] if cell else (None if key == "tokens_per_second" else 0))
+        by_model[model] = series
+    actual = [figures["loads"] for figures in buckets]
+    fcfs = fcfs_loads([figures["arrivals"] for figures in buckets], loaded)
     return {
-        "window": win,
-        "by_model": requests_by_model(win),
-        "waits": waits(win),
-        "loads": loads(win),
+        "by_model": by_model,
+        "waits": {"p50": [figures["p50"] for figures in buckets], "p95": [figures["p95"] for figures in buckets]},
+        "loads": {"actual": actual, "fcfs": fcfs, "saved": sum(fcfs) - sum(actual)},
     }
 
 

@@ -101,3 +101,32 @@ def test_the_day_and_the_week_also_hold_what_finished_before_the_hour():
     for name in ("day", "week"):
         by_model = history.requests_by_model(history.window(name, NOW))
         assert sum(by_model[LLAMA]["requests"]) == 5 and sum(by_model[PHI]["requests"]) == 3
+
+
+def test_the_whole_history_is_the_figures_of_its_buckets():
+    seed_hour()
+    figures = history.history("hour", NOW)
+    win = history.window("hour", NOW)
+    assert figures["by_model"] == history.requests_by_model(win)
+    assert figures["waits"] == history.waits(win)
+    assert figures["loads"] == history.loads(win)
+
+
+def test_settled_buckets_are_read_once_and_the_open_one_every_time():
+    seed_hour()
+    history.history("hour", NOW)
+    # A request that is in the settled 11:55 bucket now would be a change of the past: not read again.
+    finished_request(LLAMA, "11:56:00", "11:56:01", "11:57:00")
+    finished_request(LLAMA, "12:01:40", "12:01:41", "12:01:50")
+    figures = history.history("hour", NOW)
+    assert figures["by_model"][LLAMA]["requests"] == zeros_then(2, 3)
+
+
+def test_a_bucket_with_a_request_still_waiting_is_read_again():
+    seed_hour()
+    waiting = finished_request(PHI, "11:51:00", None, None, status="queued")
+    assert history.history("hour", NOW)["loads"]["fcfs"] == [0] * 9 + [2, 0, 2]
+    waiting.started_at, waiting.finished_at, waiting.status = at("12:01:50"), at("12:01:55"), "done"
+    waiting.save()
+    # r1 llama, r2 phi: load, r3 llama: load, the late phi: load; then llama: load, phi: load, llama: load
+    assert history.history("hour", NOW)["loads"]["fcfs"] == [0] * 9 + [3, 0, 3]
