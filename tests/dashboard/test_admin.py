@@ -55,9 +55,9 @@ def test_editing_a_token_keeps_its_key(admin_client):
     assert ApiToken.objects.authenticate(raw).name == "new name"
 
 
-def test_the_token_list_shows_name_owner_role_created_last_used_and_revoked(admin_client, alice_token):
+def test_the_token_list_shows_name_owner_role_created_last_used_state_and_usage(admin_client, alice_token):
     html = admin_client.get("/admin/llm/apitoken/").content.decode()
-    for column in ("Name", "Owner", "Role", "Created at", "Last used at", "Revoked at"):
+    for column in ("Name", "Owner", "Role", "Created at", "Last used at", "State", "Usage"):
         assert column in html
     assert "alice&#x27;s script" in html
 
