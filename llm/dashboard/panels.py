@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from llm import audit, catalog, scheduling, status
-from llm.models import AuditEntry, GenerationRequest, ModelPull
+from llm.models import AuditEntry, GenerationRequest, Lease, ModelPull
 from llm.ollama import OllamaError, client
 from llm.keepalive import BadRequest, parse_keep_alive
 
@@ -77,9 +77,12 @@ def _loaded(model):
     # Ollama restarts the keep-alive clock at each use, so the clock tells when that was.
     knowable = not forever and keep_alive is not None and expires_at is not None
     name = catalog.name_for_tag(model.get("model") or model["name"])
+    since = _loaded_since(name)
     return {
         "name": name,
-        "since": _loaded_since(name),
+        "since": since,
+        # Ollama lists a model in /api/ps while it still loads, before the gateway records the load.
+        "loading": since is None and Lease.current_holder(Lease.ENGINE) is not None,
         "size": model.get("size"),
         "expires_at": None if forever else expires_at,
         "last_used": expires_at - timedelta(seconds=keep_alive) if knowable else None,

@@ -82,3 +82,17 @@ def test_a_model_the_worker_loaded_after_a_swap_shows_when_it_was_loaded(staff_c
     loaded = page.context["ollama"]["loaded"]
     assert loaded["name"] == "phi4:mini" and loaded["since"] is not None
     assert b"not by this gateway" not in page.content
+
+
+def test_a_model_ollama_lists_while_the_gateway_still_loads_it_reads_as_loading(staff_client, standin):
+    # Ollama lists a model in /api/ps as soon as it starts loading it; the gateway records the load
+    # (audit, llm/residency.py) once it is done. In between, the engine lease is held.
+    residency.switch_to("llama3.2:3b", wait=5)
+    standin.request("POST", "/api/generate", {"model": "llama3.2:3b", "keep_alive": 0, "stream": False})
+    standin.request("POST", "/api/generate", {"model": "phi4-mini", "keep_alive": "5m", "stream": False})
+    with residency.engine(wait=5) as holder:
+        assert holder is not None
+        page = staff_client.get("/")
+    assert page.context["ollama"]["loaded"]["loading"] is True
+    assert b"loading now, by the gateway" in page.content and b"not by this gateway" not in page.content
+    assert b"not by this gateway" in staff_client.get("/").content  # the lease is free: someone else loaded it
