@@ -5,8 +5,8 @@ own tables, over a window of the last hour, day or week cut into buckets:
 
 - requests, failures, cancels and tokens per second per model, from the requests
   that *finished* in each bucket (`finished_at`, indexed by migration 0003);
-- the wait (queued until started) at p50 and p95 (nearest rank) of the requests
-  that finished in each bucket and had started;
+- the wait (queued until started) at p50 and p95 (nearest rank, to a tenth of a
+  second) of the requests that finished in each bucket and had started;
 - model loads from the audit log's `model.load` rows (llm/metrics.py writes them),
   against the loads first-come-first-served would have made on the same arrivals:
   the requests that ran, in the order they arrived, starting from the model loaded

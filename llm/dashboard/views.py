@@ -38,10 +38,11 @@ def history(request):
 @staff_required
 def usage(request):
     """Usage per token over a range, sortable by any column."""
-    sort, descending = _sort(request)
-    tokens = history_figures.token_usage(_range(request), sort, descending)
-    context = {"tokens": tokens, "range": _range(request), "columns": _usage_columns(_range(request), sort, descending)}
-    return render(request, "llm/usage.html", {**context, "ranges": charts.RANGE_LABELS.items()})
+    range_name, (sort, descending) = _range(request), _sort(request)
+    tokens = history_figures.token_usage(range_name, sort, descending)
+    columns = _usage_columns(range_name, sort, descending)
+    context = {"tokens": tokens, "range": range_name, "columns": columns, "ranges": charts.RANGE_LABELS.items()}
+    return render(request, "llm/usage.html", context)
 
 
 @staff_required

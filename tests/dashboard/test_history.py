@@ -67,6 +67,16 @@ def test_p50_and_p95_of_twenty_waits_are_the_tenth_and_nineteenth():
     assert (waits["p50"][bucket], waits["p95"][bucket]) == (10.0, 19.0)
 
 
+def test_waits_are_counted_to_a_tenth_of_a_second():
+    for milliseconds in (1240, 1260, 1260):
+        finished_request(LLAMA, "11:00:00", at("11:00:00") + timedelta(milliseconds=milliseconds), "11:30:00")
+    waits = history.waits(history.window("hour", NOW))
+    assert (waits["p50"][5], waits["p95"][5]) == (1.3, 1.3)
+    finished_request(LLAMA, "11:00:00", at("11:00:00") + timedelta(milliseconds=1240), "11:30:00")
+    waits = history.waits(history.window("hour", NOW))
+    assert (waits["p50"][5], waits["p95"][5]) == (1.2, 1.3)
+
+
 def test_loads_are_read_from_the_audit_log_per_bucket():
     seed_hour()
     loads = history.loads(history.window("hour", NOW))
