@@ -1,4 +1,4 @@
-"""Running queued generations, strictly one at a time.
+"""Running queued generations (and embeds: they load a model too), strictly one at a time.
 
 The worker's task and /queue/process both call `drain()`. Each generation is
 claimed and run inside the engine lease, so two processes never run two
@@ -69,7 +69,7 @@ def _claim_next(holder):
 
 
 def execute(request):
-    """Load the model if need be and generate; the request ends done, failed or cancelled."""
+    """Load the model if need be and generate (or embed); the request ends done, failed or cancelled."""
     log.info("Running %s on %s", request.request_id, request.model)
     try:
         text, final = _run_with_retries(request)
@@ -102,7 +102,8 @@ def _run_with_retries(request):
     while True:
         try:
             residency.ensure_loaded(entry.tag)
-            return _generate(entry.tag, request)
+            run = _embed if request.kind == GenerationRequest.Kind.EMBED else _generate
+            return run(entry.tag, request)
         except OllamaUnavailable as exc:
             if request.response:
                 raise
@@ -123,9 +124,16 @@ def ollama_payload(request, tag):
     payload = {**request.extra, "model": tag, "options": request.options, "keep_alive": settings.LLM_KEEP_ALIVE}
     if request.kind == GenerationRequest.Kind.CHAT:
         payload["messages"] = request.messages or []
+    elif request.kind == GenerationRequest.Kind.EMBED:
+        payload["input"] = request.input or []
     else:
         payload["prompt"] = request.prompt
     return payload
+
+
+def _embed(tag, request):
+    """One call to Ollama's /api/embed: its answer has the vectors and the counters (no text)."""
+    return "", client().embed(ollama_payload(request, tag))
 
 
 def _generate(tag, request):

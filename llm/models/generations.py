@@ -1,4 +1,4 @@
-"""Generations: the durable queue, one row a request."""
+"""Generations: the durable queue, one row a request (a generation, a chat or an embed)."""
 
 import secrets
 
@@ -41,6 +41,7 @@ class GenerationRequest(models.Model):
     class Kind(models.TextChoices):
         GENERATE = "generate"  # Ollama's /api/generate: a prompt
         CHAT = "chat"  # Ollama's /api/chat: messages
+        EMBED = "embed"  # Ollama's /api/embed: texts in, vectors out
 
     class Source(models.TextChoices):
         API = "api", "our API"
@@ -57,12 +58,14 @@ class GenerationRequest(models.Model):
     model = models.CharField(max_length=200, help_text="The catalog name the client asked for.")
     prompt = models.TextField(blank=True)
     messages = models.JSONField(null=True, blank=True, help_text="For chat: Ollama's messages.")
+    input = models.JSONField(null=True, blank=True, help_text="For embed: the texts to embed.")
     options = models.JSONField(default=dict, blank=True, help_text="Ollama options, max_tokens already mapped.")
     extra = models.JSONField(
         default=dict, blank=True, help_text="Other Ollama request fields passed through (system, format, ...)."
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     response = models.TextField(blank=True)
+    embeddings = models.JSONField(null=True, blank=True, help_text="For embed: one vector per text, from Ollama.")
     error = models.TextField(blank=True)
     done_reason = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -119,9 +122,14 @@ class GenerationRequest(models.Model):
         return bool(taken)
 
     def finish(self, response, final_chunk):
+        """Done: `final_chunk` is Ollama's last chunk of a generation, or its answer to an embed."""
         counters = {name: final_chunk.get(name) for name in self.OLLAMA_COUNTERS}
         ended = self._end(
-            self.Status.DONE, response=response, done_reason=final_chunk.get("done_reason") or "", **counters
+            self.Status.DONE,
+            response=response,
+            done_reason=final_chunk.get("done_reason") or "",
+            embeddings=final_chunk.get("embeddings"),
+            **counters,
         )
         if ended and self.token_id:
             # The token's usage, added up in the database: two processes may finish at once.
