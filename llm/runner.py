@@ -78,7 +78,7 @@ def execute(request):
         return
     except (OllamaError, catalog.UnknownModel) as exc:
         log.warning("%s failed: %s", request.request_id, exc)
-        request.fail(_describe(exc))
+        request.fail(_describe(exc), bad_input=getattr(exc, "status_code", None) == 400)
         return
     except Exception:
         log.exception("%s failed unexpectedly", request.request_id)

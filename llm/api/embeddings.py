@@ -55,7 +55,7 @@ class OllamaEmbed(EmbedView, OllamaView):
         entry = ollama_entry(body.get("model"))
         generation = self.embed(request, entry, GenerationRequest.Source.OLLAMA, texts, **_ollama_fields(body))
         if message := end_message(generation):
-            return Response({"error": message}, status=500)
+            return Response({"error": message}, status=_failed_status(generation, 500))
         counters = {key: getattr(generation, key) for key in OLLAMA_COUNTERS if getattr(generation, key) is not None}
         return Response({"model": body["model"], "embeddings": generation.embeddings or [], **counters})
 
@@ -76,7 +76,7 @@ class OllamaEmbeddings(EmbedView, OllamaView):
         texts = [prompt] if prompt else []  # no prompt: Ollama only loads the model
         generation = self.embed(request, entry, GenerationRequest.Source.OLLAMA, texts, **_ollama_fields(body))
         if message := end_message(generation):
-            return Response({"error": message}, status=500)
+            return Response({"error": message}, status=_failed_status(generation, 500))
         return Response({"embedding": (generation.embeddings or [[]])[0]})
 
 
@@ -126,7 +126,8 @@ class OpenAIEmbeddings(EmbedView, OpenAIView):
         extra = {"dimensions": _dimensions(body["dimensions"])} if body.get("dimensions") is not None else {}
         generation = self.embed(request, entry, GenerationRequest.Source.OPENAI, texts, **extra)
         if message := end_message(generation):
-            return Response(openai_error(502, message), status=502)
+            status = _failed_status(generation, 502)
+            return Response(openai_error(status, message), status=status)
         data = [
             {"object": "embedding", "index": index, "embedding": ENCODERS[encoding](vector)}
             for index, vector in enumerate(generation.embeddings or [])
@@ -173,6 +174,12 @@ ENCODERS = {"float": list, "base64": _base64}
 
 
 # -- shared ---------------------------------------------------------------------------
+
+
+def _failed_status(generation, otherwise):
+    """400 when Ollama refused the client's input (an input longer than the context with
+    truncate false), else the door's status for a failed request."""
+    return 400 if generation.bad_input else otherwise
 
 
 def _dimensions(value):

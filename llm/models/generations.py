@@ -67,6 +67,9 @@ class GenerationRequest(models.Model):
     response = models.TextField(blank=True)
     embeddings = models.JSONField(null=True, blank=True, help_text="For embed: one vector per text, from Ollama.")
     error = models.TextField(blank=True)
+    bad_input = models.BooleanField(
+        default=False, help_text="Failed because Ollama refused the request's own input (its 400), not for a fault."
+    )
     done_reason = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -139,8 +142,9 @@ class GenerationRequest(models.Model):
                 generated_tokens=F("generated_tokens") + (self.eval_count or 0),
             )
 
-    def fail(self, reason):
-        self._end(self.Status.FAILED, error=str(reason))
+    def fail(self, reason, bad_input=False):
+        """Failed; `bad_input`: Ollama refused what the client sent (a door may answer 400)."""
+        self._end(self.Status.FAILED, error=str(reason), bad_input=bad_input)
 
     def cancel(self, reason="Cancelled"):
         """Cancel a waiting or running request; a running one stops at its next checkpoint."""

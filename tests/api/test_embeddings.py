@@ -82,6 +82,14 @@ def test_a_failed_embed_is_ollamas_error_shape(api, standin, inline_worker):
     assert "more system memory" in response.json()["error"]
 
 
+def test_an_input_longer_than_the_context_with_truncate_false_is_ollamas_400(api, standin, inline_worker):
+    long = " ".join(["word"] * 40)
+    response = post(api, EMBED, model="llama3.2:1b", input=long, truncate=False, options={"num_ctx": 16})
+    assert response.status_code == 400
+    assert response.json() == {"error": "the input length exceeds the context length"}
+    assert GenerationRequest.objects.get().status == "failed"
+
+
 # --- The legacy /api/embeddings --------------------------------------------------------
 
 
