@@ -34,6 +34,12 @@ class EmbedView:
 
     throttle_classes = [TokenRateThrottle, GenerationRateThrottle]
 
+    def fields(self, request):
+        """The JSON body, which must be an object."""
+        if not isinstance(request.data, dict):
+            raise ValidationError("The request body must be a JSON object")
+        return request.data
+
     def embed(self, request, entry, source, texts, options=None, **extra):
         """Queue an embed of `texts` and wait for it (LLM_COMPAT_WAIT_SECONDS); the finished row."""
         check_prompt_size("".join(texts), field="input")
@@ -50,7 +56,7 @@ class OllamaEmbed(EmbedView, OllamaView):
     """POST /api/embed {"model", "input", "truncate", "dimensions", "options", "keep_alive"}."""
 
     def post(self, request):
-        body = request.data
+        body = self.fields(request)
         texts = _ollama_input(body.get("input"))
         entry = ollama_entry(body.get("model"))
         generation = self.embed(request, entry, GenerationRequest.Source.OLLAMA, texts, **_ollama_fields(body))
@@ -68,7 +74,7 @@ class OllamaEmbeddings(EmbedView, OllamaView):
     """
 
     def post(self, request):
-        body = request.data
+        body = self.fields(request)
         prompt = body.get("prompt") or ""
         if not isinstance(prompt, str):
             raise ValidationError("prompt must be a string")
@@ -117,7 +123,7 @@ class OpenAIEmbeddings(EmbedView, OpenAIView):
     """POST /v1/embeddings {"model", "input", "encoding_format", "dimensions"}."""
 
     def post(self, request):
-        body = request.data
+        body = self.fields(request)
         entry = openai_entry(body.get("model"))
         texts = _openai_input(body.get("input"))
         encoding = body.get("encoding_format") or "float"

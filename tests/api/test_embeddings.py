@@ -157,6 +157,15 @@ def test_ollama_refuses_bad_fields_naming_them(api, standin, idle_worker, field,
     assert (field if field != "options" else "temperature") in response.json()["error"]
 
 
+@pytest.mark.parametrize("path", [EMBED, LEGACY, OPENAI])
+def test_a_body_that_is_not_a_json_object_is_a_400_in_the_doors_shape(api, standin, idle_worker, path):
+    for body in ('["llama3.2:1b", "hi"]', "not json at all"):
+        response = api.post(path, body, content_type="application/json")
+        assert response.status_code == 400, body
+        error = response.json()["error"]
+        assert isinstance(error["message"] if path == OPENAI else error, str)
+
+
 def test_ollama_refuses_a_legacy_prompt_that_is_not_text(api, standin, idle_worker):
     response = post(api, LEGACY, model="llama3.2:1b", prompt=["a", "b"])
     assert response.status_code == 400
