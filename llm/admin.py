@@ -71,8 +71,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(GenerationRequest)
 class GenerationRequestAdmin(ReadOnlyAdmin):
-    list_display = ["request_id", "model", "status", "token", "created_at", "started_at", "finished_at", "eval_count"]
-    list_filter = ["status", "model"]
+    list_display = [
+        "request_id", "kind", "model", "status", "token", "created_at", "started_at", "finished_at", "eval_count"
+    ]
+    list_filter = ["status", "kind", "model"]
     search_fields = ["request_id", "prompt", "token__name"]
     date_hierarchy = "created_at"
 

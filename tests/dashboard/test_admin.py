@@ -79,6 +79,14 @@ def test_requests_are_listed_read_only_with_filters_and_search(admin_client):
     assert change.status_code == 200 and b'name="_save"' not in change.content
 
 
+def test_embeds_are_listed_apart_with_the_kind_filter(admin_client):
+    GenerationRequest.objects.create(model="llama3.2:1b", prompt="a generation")
+    embed = GenerationRequest.objects.create(model="llama3.2:1b", kind="embed", input=["a text"], embeddings=[[0.6, 0.8]])
+    listing = admin_client.get("/admin/llm/generationrequest/?kind__exact=embed")
+    assert list(listing.context["cl"].result_list) == [embed]
+    assert admin_client.get(f"/admin/llm/generationrequest/{embed.pk}/change/").status_code == 200
+
+
 def test_pulls_are_listed_read_only_with_filters_and_search(admin_client):
     pull = ModelPull.objects.create(model="gemma3:4b", tag="gemma3:4b", status="failed", error="disk full",
                                     finished_at=timezone.now())
