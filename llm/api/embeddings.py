@@ -34,7 +34,7 @@ class EmbedView:
 
     throttle_classes = [TokenRateThrottle, GenerationRateThrottle]
 
-    def fields(self, request):
+    def body(self, request):
         """The JSON body, which must be an object."""
         if not isinstance(request.data, dict):
             raise ValidationError("The request body must be a JSON object")
@@ -56,7 +56,7 @@ class OllamaEmbed(EmbedView, OllamaView):
     """POST /api/embed {"model", "input", "truncate", "dimensions", "options", "keep_alive"}."""
 
     def post(self, request):
-        body = self.fields(request)
+        body = self.body(request)
         texts = _ollama_input(body.get("input"))
         entry = ollama_entry(body.get("model"))
         generation = self.embed(request, entry, GenerationRequest.Source.OLLAMA, texts, **_ollama_fields(body))
@@ -74,7 +74,7 @@ class OllamaEmbeddings(EmbedView, OllamaView):
     """
 
     def post(self, request):
-        body = self.fields(request)
+        body = self.body(request)
         prompt = body.get("prompt") or ""
         if not isinstance(prompt, str):
             raise ValidationError("prompt must be a string")
@@ -119,11 +119,19 @@ def _ollama_fields(body):
 # -- OpenAI ---------------------------------------------------------------------------
 
 
+def _base64(vector):
+    """OpenAI's base64: the vector as little-endian float32, base64-encoded."""
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
+
+
+ENCODERS = {"float": list, "base64": _base64}
+
+
 class OpenAIEmbeddings(EmbedView, OpenAIView):
     """POST /v1/embeddings {"model", "input", "encoding_format", "dimensions"}."""
 
     def post(self, request):
-        body = self.fields(request)
+        body = self.body(request)
         entry = openai_entry(body.get("model"))
         texts = _openai_input(body.get("input"))
         encoding = body.get("encoding_format") or "float"
@@ -165,18 +173,11 @@ def _is_token_array(value):
     """[1, 2, 3] (one text as tokens) or [[1, 2], [3]] (several)."""
     if not isinstance(value, list) or not value:
         return False
-    def tokens(items):
-        return isinstance(items, list) and all(isinstance(item, int) and not isinstance(item, bool) for item in items)
-
-    return tokens(value) or all(tokens(item) and item for item in value)
+    return _tokens(value) or all(_tokens(item) and item for item in value)
 
 
-def _base64(vector):
-    """OpenAI's base64: the vector as little-endian float32, base64-encoded."""
-    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
-
-
-ENCODERS = {"float": list, "base64": _base64}
+def _tokens(items):
+    return isinstance(items, list) and all(isinstance(item, int) and not isinstance(item, bool) for item in items)
 
 
 # -- shared ---------------------------------------------------------------------------
