@@ -4,8 +4,11 @@ from django.template.response import TemplateResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 
-from llm import audit
+from llm import audit, logins
 from llm.models import ApiToken, AuditEntry, GenerationRequest, Lease, ModelPull
+
+
+admin.site.login_form = logins.AdminLoginForm  # throttled, like the dashboard's login
 
 
 class ApiTokenForm(forms.ModelForm):

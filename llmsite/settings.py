@@ -255,6 +255,12 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 LLM_MAX_PROMPT_CHARS = envnumber("LLM_MAX_PROMPT_CHARS", 100_000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = envnumber("LLM_MAX_BODY_BYTES", 1_048_576, minimum=1024)
 
+# The dashboard's and the admin's logins (llm/logins.py): after this many wrong
+# passwords for one username from one address, that username is refused from
+# that address, even with the right password, for this long.
+LLM_LOGIN_MAX_FAILURES = envnumber("LLM_LOGIN_MAX_FAILURES", 5, minimum=1)
+LLM_LOGIN_LOCKOUT_SECONDS = envnumber("LLM_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+
 # GET /metrics (Prometheus) answers a request from an address in METRICS_ALLOW that
 # came straight to the app (not through a proxy), or one that sends METRICS_TOKEN
 # or an admin API token as a Bearer token. Empty METRICS_ALLOW: a token always.
