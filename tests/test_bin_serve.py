@@ -192,3 +192,18 @@ def pull_statuses(data_dir, database):
 
     with psycopg.connect(database.url.replace("postgres://", "postgresql://", 1)) as connection:
         return dict(connection.execute(sql).fetchall())
+
+
+def test_ctrl_c_twice_kills_the_worker_at_once_leaving_its_pull_to_be_taken_up_at_the_next_start(serve, data_dir, database):
+    running = serve(STANDIN_INSTALLED="", STANDIN_PULL_SECONDS="600", LLM_PULL_WAIT_SECONDS="0")
+    headers = {"X-API-Key": (data_dir / "service_token").read_text().strip()}
+    assert requests.post(running.url + API + "/pull", json={"model": "llama3.2:1b"}, headers=headers, timeout=30).status_code == 202
+    poll(lambda: pull_statuses(data_dir, database) == {"llama3.2:1b": "running"}, 60, interval=0.1,
+         message=f"the pull to run\n{running.output}")
+    os.killpg(running.process.pid, signal.SIGINT)
+    poll(lambda: any(line.startswith(">>> Stopping the worker") for line in running.lines), 30, interval=0.1,
+         message=f"bin/serve to stop the worker\n{running.output}")
+    assert running.ctrl_c() == 130  # the second Ctrl-C
+    assert in_order(running.output, [">>> Killing the worker", *STOPS[1:]]), running.output
+    # Neither finished nor failed: the next start's worker resumes it (tests/e2e/test_crash_recovery.py).
+    assert pull_statuses(data_dir, database) == {"llama3.2:1b": "running"}
