@@ -42,13 +42,16 @@ def tighten(folder: Path) -> None:
             _chmod(Path(root, name), FILE_MODE)
 
 
-def private_file(path: Path) -> None:
-    """Create `path` empty with mode 0600 unless it exists.
+def private_database(name) -> None:
+    """Create the SQLite database file `name` empty with mode 0600 unless it exists.
 
-    For the SQLite database: SQLite creates its file 0644, and its -wal and -shm
-    files take the database's mode, so an empty file made private first (a valid
-    empty database) keeps all three private.
+    SQLite creates its file 0644, and its -wal and -shm files take the database's
+    mode, so an empty file made private first (a valid empty database) keeps all
+    three private. Nothing for an in-memory database or a missing folder.
     """
+    path = _sqlite_path(name)
+    if path is None or not path.parent.is_dir():
+        return
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
     except FileExistsError:
@@ -58,14 +61,16 @@ def private_file(path: Path) -> None:
 def private_sqlite_files(sender, connection, **kwargs) -> None:
     """On a new SQLite connection (Django's connection_created): its files 0600.
 
-    For databases made without private_file(), such as the test database."""
-    if connection.vendor != "sqlite":
-        return
-    name = str(connection.settings_dict["NAME"])
-    if name == ":memory:" or name.startswith("file:"):
-        return
-    for path in (name, name + "-wal", name + "-shm"):
-        _chmod(Path(path), FILE_MODE)
+    For databases made without private_database(), such as the test database."""
+    path = _sqlite_path(connection.settings_dict["NAME"]) if connection.vendor == "sqlite" else None
+    if path is not None:
+        for suffix in ("", "-wal", "-shm"):
+            _chmod(Path(f"{path}{suffix}"), FILE_MODE)
+
+
+def _sqlite_path(name) -> Path | None:
+    name = str(name)
+    return None if name == ":memory:" or name.startswith("file:") else Path(name)
 
 
 def read_or_create(path: Path, make: Callable[[], str]) -> tuple[str, bool]:

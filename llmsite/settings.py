@@ -165,9 +165,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
     }
     # Made private before SQLite makes it 0644 (its -wal and -shm take its mode).
-    _sqlite_name = str(DATABASES["default"]["NAME"])
-    if _sqlite_name != ":memory:" and not _sqlite_name.startswith("file:") and Path(_sqlite_name).parent.is_dir():
-        datadir.private_file(Path(_sqlite_name))
+    datadir.private_database(DATABASES["default"]["NAME"])
     # Tests run the worker in threads beside the test: a file, as in production,
     # not Django's shared in-memory database, whose table locks fail at once
     # ("database table is locked") instead of waiting.
