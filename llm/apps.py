@@ -8,12 +8,16 @@ class LlmConfig(AppConfig):
     verbose_name = "LLM gateway"
 
     def ready(self):
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
         from django_q.signals import post_spawn
+
+        from llmsite import datadir
 
         checks.register(check_settings)
         post_spawn.connect(wake_on_worker_start, dispatch_uid="llm.wake_on_worker_start")
         post_migrate.connect(schedule_safety_net, sender=self, dispatch_uid="llm.schedule_safety_net")
+        connection_created.connect(datadir.private_sqlite_files, dispatch_uid="llm.private_sqlite_files")
 
 
 def wake_on_worker_start(**kwargs):

@@ -7,7 +7,7 @@ tables what to do (llm/scheduling.py decides the order).
 from django_q.tasks import async_task
 
 from llm import broker, pulls, runner
-from llm.models import GenerationRequest
+from llm.models import GenerationRequest, ModelPull
 
 
 def run_generations():
@@ -24,7 +24,13 @@ def run_generations():
 
 
 def run_pulls():
-    return pulls.drain()
+    """Run one pull, then hand on to a fresh task if more wait: as for generations,
+    a SIGTERM'd worker stops after the pull in hand instead of starting the next
+    one while it shuts down."""
+    processed = pulls.drain(max_pulls=1)
+    if processed and ModelPull.objects.waiting().exists():
+        wake_pull_worker()
+    return processed
 
 
 def wake_generation_worker():

@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from llmsite import datadir
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -73,24 +75,23 @@ def envnetworks(name, default):
     return networks
 
 
-# Where the SQLite database and the generated secret key live.
+# Where the SQLite database, the generated secret key and the wake-up sockets
+# live: private to the service's user (llmsite/datadir.py), tightened at every start.
 DATA_DIR = Path(os.getenv("LLM_DATA_DIR", BASE_DIR / "var"))
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+datadir.make_private(DATA_DIR)
 
 
 def _secret_key():
     """DJANGO_SECRET_KEY, else one generated once and kept in DATA_DIR.
 
     A key that changes at every start would log everybody out of the dashboard,
-    and a key in the repository would not be secret.
+    and a key in the repository would not be secret. Processes that start
+    together agree on one key (datadir.read_or_create).
     """
     if key := os.getenv("DJANGO_SECRET_KEY"):
         return key
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    key, _ = datadir.read_or_create(DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
+    return key
 
 
 SECRET_KEY = _secret_key()
@@ -163,6 +164,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
+    # Made private before SQLite makes it 0644 (its -wal and -shm take its mode).
+    datadir.private_database(DATABASES["default"]["NAME"])
     # Tests run the worker in threads beside the test: a file, as in production,
     # not Django's shared in-memory database, whose table locks fail at once
     # ("database table is locked") instead of waiting.
@@ -250,6 +253,12 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 LLM_MAX_PROMPT_CHARS = envnumber("LLM_MAX_PROMPT_CHARS", 100_000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = envnumber("LLM_MAX_BODY_BYTES", 1_048_576, minimum=1024)
 
+# The dashboard's and the admin's logins (llm/logins.py): after this many wrong
+# passwords for one username from one address, that username is refused from
+# that address, even with the right password, for this long.
+LLM_LOGIN_MAX_FAILURES = envnumber("LLM_LOGIN_MAX_FAILURES", 5, minimum=1)
+LLM_LOGIN_LOCKOUT_SECONDS = envnumber("LLM_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+
 # GET /metrics (Prometheus) answers a request from an address in METRICS_ALLOW that
 # came straight to the app (not through a proxy), or one that sends METRICS_TOKEN
 # or an admin API token as a Bearer token. Empty METRICS_ALLOW: a token always.
@@ -330,6 +339,7 @@ LLM_STREAM_FLUSH_SECONDS = envnumber("LLM_STREAM_FLUSH_SECONDS", 0.05, float, mi
 # Unix sockets for wake-ups between the web server and the worker (llm/notify.py).
 # Socket paths must stay under 108 bytes, so keep this folder's path short.
 LLM_RUN_DIR = Path(os.getenv("LLM_RUN_DIR", DATA_DIR / "run"))
+datadir.make_private(LLM_RUN_DIR)
 # Which waiting request runs next (llm/scheduling.py): "swap-aware" keeps serving
 # the loaded model while requests for it wait, "fifo" is first come, first served.
 LLM_SCHEDULER = os.getenv("LLM_SCHEDULER", "swap-aware")
