@@ -30,14 +30,20 @@ def wake_on_worker_start(**kwargs):
 
 
 def schedule_safety_net(**kwargs):
-    """Wake the worker every minute too, in case a wake-up was lost (a web
-    process killed between storing a request and enqueueing its task)."""
+    """Wake the worker every LLM_SAFETY_NET_MINUTES too, in case a wake-up was lost
+    (a web process killed between storing a request and enqueueing its task). The
+    first run is one interval away: a worker that starts wakes itself anyway."""
+    from datetime import timedelta
+
+    from django.utils import timezone
     from django_q.models import Schedule
 
+    minutes = settings.LLM_SAFETY_NET_MINUTES
     for func in ("llm.tasks.run_generations", "llm.tasks.run_pulls"):
         Schedule.objects.update_or_create(
             name=f"safety net: {func}",
-            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
+            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1,
+                      "next_run": timezone.now() + timedelta(minutes=minutes)},
         )
 
 

@@ -2,13 +2,15 @@
 
 Every path that can make Ollama load a model (the worker, /switch,
 /queue/process, the dashboard) does so inside `engine()`, a lease in the
-database, so they take turns across processes. Inside it, `ensure_loaded()`
+database, so they take turns across processes; letting go of it wakes the
+worker when requests wait. Inside it, `ensure_loaded()`
 unloads whatever else is resident (keep_alive 0), waits until Ollama's /api/ps
 confirms it is gone, and only then loads the wanted model with the configured
 keep-alive.
 """
 
 import time
+from contextlib import contextmanager
 
 from django.conf import settings
 
@@ -26,9 +28,25 @@ class EngineBusy(Exception):
     """Someone else held the engine for longer than we were willing to wait."""
 
 
+@contextmanager
 def engine(wait=0.0):
-    """Hold the engine lease: yields a holder id, or None when it stayed busy."""
-    return leases.hold(Lease.ENGINE, wait=wait)
+    """Hold the engine lease: yields a holder id, or None when it stayed busy.
+
+    Letting go of it wakes the worker if requests wait: one stored meanwhile
+    found the engine taken (its task returned at once), and nothing else would
+    start it before the safety-net schedule. Every holder (the worker, /switch,
+    /unload, /queue/process, the doors' loads, the dashboard) comes through here.
+    """
+    from llm import tasks  # it imports the runner, which imports this module
+
+    held = False
+    try:
+        with leases.hold(Lease.ENGINE, wait=wait) as holder:
+            held = holder is not None
+            yield holder
+    finally:
+        if held:
+            tasks.engine_released()
 
 
 def resident_tags():

@@ -49,15 +49,20 @@ def recover_orphans(holder):
     """Requests left `running` by a worker that died (SIGKILL, OOM killer, reboot).
 
     Only the engine's holder runs a request, so while we hold it, any other
-    running request is an orphan: it goes back in line, or fails with a reason
-    once it has had LLM_MAX_ATTEMPTS runs. Call it only while holding the engine.
+    running request is an orphan: it goes back in line if it stored no text yet,
+    else it fails, as a reply that broke off does (a streaming client may hold
+    its first words). It fails too once it has had LLM_MAX_ATTEMPTS runs. Call it
+    only while holding the engine.
     """
     for orphan in GenerationRequest.objects.running().exclude(worker=holder):
-        if orphan.attempts < settings.LLM_MAX_ATTEMPTS:
-            log.warning("Re-running %s: its worker %s stopped while running it", orphan.request_id, orphan.worker)
-            orphan.requeue(f"Interrupted (attempt {orphan.attempts}): the worker stopped; running it again")
-        else:
+        if orphan.attempts >= settings.LLM_MAX_ATTEMPTS:
             orphan.fail(f"The worker stopped while running this request, {orphan.attempts} times; giving up")
+        elif orphan.requeue(f"Interrupted (attempt {orphan.attempts}): the worker stopped; running it again"):
+            log.warning("Re-running %s: its worker %s stopped while running it", orphan.request_id, orphan.worker)
+        else:
+            log.warning("%s fails: its worker %s stopped in the middle of the reply", orphan.request_id, orphan.worker)
+            orphan.fail("The worker stopped in the middle of the reply; it is not run again, "
+                        "as a client may already hold its first words")
 
 
 def _claim_next(holder):

@@ -11,16 +11,13 @@ from llm.models import GenerationRequest, ModelPull
 
 
 def run_generations():
-    """Run one request, then hand on to a fresh task if more wait.
+    """Run one request; letting go of the engine then hands on to a fresh task if more wait.
 
     One request per task keeps every task well inside django-q2's timeout, and
     lets a SIGTERM'd worker stop after the request in hand instead of draining
     the whole queue first.
     """
-    processed = runner.drain(max_iterations=1)
-    if processed and GenerationRequest.objects.waiting().exists():
-        wake_generation_worker()
-    return processed
+    return runner.drain(max_iterations=1)
 
 
 def run_pulls():
@@ -38,6 +35,17 @@ def wake_generation_worker():
     # Under a burst this spares a task per request, in the web and the worker.
     if not broker.task_waiting("llm.tasks.run_generations"):
         async_task("llm.tasks.run_generations", save=False)
+
+
+def engine_released():
+    """Whoever held the engine let go of it (llm/residency.py): wake the worker if work waits.
+
+    A request stored while the engine was held found it taken and its task
+    returned at once, whoever the holder was; running ones count too, as their
+    worker may have died (the next holder recovers them).
+    """
+    if GenerationRequest.objects.unfinished().exists():
+        wake_generation_worker()
 
 
 def wake_pull_worker():

@@ -333,6 +333,8 @@ LLM_LEASE_SECONDS = envnumber("LLM_LEASE_SECONDS", 30.0, float, minimum=1)
 # How often a waiting web request looks at the database for its result when no
 # wake-up came (wake-ups make it answer at once; this is the safety net).
 LLM_POLL_SECONDS = envnumber("LLM_POLL_SECONDS", 0.5, float, minimum=0.001)
+# How often a django-q2 schedule wakes the worker anyway, in case a wake-up was lost.
+LLM_SAFETY_NET_MINUTES = envnumber("LLM_SAFETY_NET_MINUTES", 1, int, minimum=1)
 # While generating, the worker stores the text so far this often, for streaming
 # clients to read (and to notice a cancel).
 LLM_STREAM_FLUSH_SECONDS = envnumber("LLM_STREAM_FLUSH_SECONDS", 0.05, float, minimum=0)

@@ -107,9 +107,13 @@ class GenerationRequest(models.Model):
         return self.status not in self.UNFINISHED
 
     def requeue(self, reason):
-        """Put a request whose run was cut short back in line (it keeps its place)."""
-        requeued = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(
-            status=self.Status.QUEUED, started_at=None, response="", error=reason
+        """Put a request whose run was cut short back in line (it keeps its place).
+
+        Only if the run stored no text: a streaming client may hold those words,
+        and a second run would not write the same ones. False: not put back.
+        """
+        requeued = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING, response="").update(
+            status=self.Status.QUEUED, started_at=None, error=reason
         )
         self.refresh_from_db()
         return bool(requeued)
@@ -145,6 +149,11 @@ class GenerationRequest(models.Model):
     def fail(self, reason, bad_input=False):
         """Failed; `bad_input`: Ollama refused what the client sent (a door may answer 400)."""
         self._end(self.Status.FAILED, error=str(reason), bad_input=bad_input)
+
+    def abandon(self, reason):
+        """Fail a request whether it waits or runs (a running one stops at its next checkpoint).
+        False when it had already ended."""
+        return self._end(self.Status.FAILED, error=str(reason), only_from=self.UNFINISHED)
 
     def cancel(self, reason="Cancelled"):
         """Cancel a waiting or running request; a running one stops at its next checkpoint."""
