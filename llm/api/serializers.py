@@ -1,22 +1,12 @@
-from django.conf import settings
 from rest_framework import serializers
 
 from llm import catalog
-from llm.api.exceptions import PayloadTooLarge
 
 # Ranges for options that Ollama reads as numbers: past them a value is a client's
 # bug, or an attempt to make one request hold the box (a 1M-token context).
 INT64 = (-(2**63), 2**63 - 1)
 MAX_TOKENS = 131_072
 MAX_CONTEXT = 131_072
-
-
-def check_prompt_size(text, field="prompt"):
-    """413 when `text` is longer than LLM_MAX_PROMPT_CHARS (for any door that takes prompts)."""
-    limit = settings.LLM_MAX_PROMPT_CHARS
-    if isinstance(text, str) and len(text) > limit:
-        raise PayloadTooLarge(f"{field}: longer than the {limit} characters allowed")
-    return text
 
 
 class StrictFloatField(serializers.FloatField):
@@ -118,9 +108,6 @@ class GenerateSerializer(serializers.Serializer):
             # The contract's own wording for the commonest mistake.
             raise serializers.ValidationError({"non_field_errors": ["model and prompt are required"]})
         return super().to_internal_value(data)
-
-    def validate_prompt(self, prompt):
-        return check_prompt_size(prompt)
 
 
 class ModelSerializer(serializers.Serializer):
