@@ -81,11 +81,25 @@ class OptionsSerializer(serializers.Serializer):
             raise serializers.ValidationError("Must be a JSON object.")
         known = super().to_internal_value(data)
         options = {key: value for key, value in data.items() if key not in self.fields}
+        for key, value in options.items():
+            if _has_null_character(key) or _has_null_character(value):
+                # Nor can the database store it (PostgreSQL refuses \u0000 in JSON).
+                raise serializers.ValidationError({key: "Null characters are not allowed."})
         options.update(known)
         if "max_tokens" in options:
             options.setdefault("num_predict", options["max_tokens"])
             del options["max_tokens"]
         return options
+
+
+def _has_null_character(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_null_character(key) or _has_null_character(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_null_character(item) for item in value)
+    return False
 
 
 class CatalogModelField(serializers.CharField):

@@ -105,6 +105,15 @@ def test_an_option_out_of_range_is_400_naming_the_field(api, field, value):
     assert body["message"].startswith(f"options: {field}: ")
 
 
+@pytest.mark.parametrize("value", ["a\x00b", ["ok", "a\x00b"], {"inner": "a\x00b"}])
+def test_an_option_passed_through_with_a_null_character_is_400_naming_it(api, value):
+    # PostgreSQL cannot store \u0000 in JSON: refused here, not a 500 at the insert.
+    response = generate(api, options={"mystery": value})
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("options: mystery: ")
+    assert not GenerationRequest.objects.exists()
+
+
 @pytest.mark.parametrize("field, value", [("max_tokens", 131_072), ("num_ctx", 131_072), ("temperature", 2), ("seed", -1)])
 def test_an_option_at_the_edge_of_its_range_is_accepted(api, idle_worker, field, value):
     assert generate(api, options={field: value}).status_code == 202
