@@ -39,9 +39,9 @@ class StopField(serializers.Field):
 
     def to_internal_value(self, data):
         if isinstance(data, str):
-            return [data]
+            return [_without_nul(data)]
         if isinstance(data, list) and all(isinstance(item, str) for item in data):
-            return data
+            return _without_nul(data)
         self.fail("invalid")
 
     def to_representation(self, value):
@@ -80,11 +80,9 @@ class OptionsSerializer(serializers.Serializer):
         if not isinstance(data, dict):
             raise serializers.ValidationError("Must be a JSON object.")
         known = super().to_internal_value(data)
-        options = {key: value for key, value in data.items() if key not in self.fields}
-        for key, value in options.items():
-            if _has_null_character(key) or _has_null_character(value):
-                # Nor can the database store it (PostgreSQL refuses \u0000 in JSON).
-                raise serializers.ValidationError({key: "Null characters are not allowed."})
+        # Passed through without NUL characters: PostgreSQL cannot store \u0000 in JSON,
+        # and no option of Ollama's needs one.
+        options = {_without_nul(key): _without_nul(value) for key, value in data.items() if key not in self.fields}
         options.update(known)
         if "max_tokens" in options:
             options.setdefault("num_predict", options["max_tokens"])
@@ -92,14 +90,14 @@ class OptionsSerializer(serializers.Serializer):
         return options
 
 
-def _has_null_character(value):
+def _without_nul(value):
     if isinstance(value, str):
-        return "\x00" in value
+        return value.replace("\x00", "")
     if isinstance(value, dict):
-        return any(_has_null_character(key) or _has_null_character(item) for key, item in value.items())
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
     if isinstance(value, list):
-        return any(_has_null_character(item) for item in value)
-    return False
+        return [_without_nul(item) for item in value]
+    return value
 
 
 class CatalogModelField(serializers.CharField):
