@@ -10,6 +10,9 @@ from typing import Callable
 import pytest
 from rest_framework.test import APIClient
 
+# The dashboard's own: a staff client (olga), a member client (alice), pages without collectstatic.
+from tests.dashboard.conftest import member_client, plain_static_files, staff_client  # noqa: F401
+
 MODEL = "llama3.2:1b"
 NATIVE = "/api/v1/llm"
 
@@ -137,27 +140,3 @@ def client_for(raw):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     return client
-
-
-@pytest.fixture(autouse=True)
-def _no_static_manifest(settings):
-    """Dashboard pages render without collectstatic."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
-@pytest.fixture
-def staff_client(client, django_user_model):
-    operator = django_user_model.objects.create_user("olga", password="operator", is_staff=True)
-    client.force_login(operator)
-    client.operator = operator
-    return client
-
-
-@pytest.fixture
-def member_client(client, alice):
-    client.force_login(alice)
-    return client
-
