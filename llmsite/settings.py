@@ -208,8 +208,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "llm.api.exceptions.handler",
     "UNAUTHENTICATED_USER": None,
-    # Per-token rate limits (llm/api/throttling.py), by scope and the token's role.
-    "DEFAULT_THROTTLE_CLASSES": ["llm.api.throttling.TokenRateThrottle"],
+    # Per-token rate limits (llm/rules/limits.py), by scope and the token's role.
+    "DEFAULT_THROTTLE_CLASSES": ["llm.rules.limits.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "token.generate": envrate("LLM_RATE_LIMIT", "300/min"),
         "token.admin": envrate("LLM_ADMIN_RATE_LIMIT", "3000/min"),
@@ -241,7 +241,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# Throttle counts (llm/api/throttling.py) live in the cache. Local memory is right
+# Throttle counts (llm/rules/limits.py) live in the cache. Local memory is right
 # for the one web process llmsite/gunicorn.py runs; with WEB_WORKERS above 1 each
 # process would count on its own, so point this at a shared cache then.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
