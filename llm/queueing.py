@@ -17,12 +17,12 @@ from llm.rules.limits import QueueFull  # noqa: F401 (its old home)
 
 
 def submit_generation(token, model, prompt="", options=None, **fields):
-    """Store a generation and wake the worker. `fields`: kind, messages, extra, source.
+    """Store a generation (or an embed) and wake the worker. `fields`: kind, messages, input, extra, source.
 
     Raises limits.TextTooLong, limits.RateLimited (per `token`) or limits.QueueFull.
     """
     extra = fields.get("extra") or {}
-    limits.admit_generation(token, prompt, extra.get("system"), fields.get("messages"))
+    limits.admit_generation(token, prompt, extra.get("system"), fields.get("messages"), fields.get("input"))
     with limits.queue_place():
         request = GenerationRequest.objects.create(
             token=token, model=model, prompt=prompt, options=options or {}, **fields

@@ -21,8 +21,6 @@ from llm.api.ollama_door import OllamaView
 from llm.api.ollama_door import _entry as ollama_entry
 from llm.api.openai_door import OpenAIView, openai_error
 from llm.api.openai_door import _entry as openai_entry
-from llm.api.serializers import check_prompt_size
-from llm.api.throttling import GenerationRateThrottle, TokenRateThrottle
 from llm.models import GenerationRequest
 
 MAX_INPUTS = 2048  # OpenAI's limit on the texts of one request; we hold Ollama's door to it too
@@ -30,9 +28,8 @@ OLLAMA_COUNTERS = ("total_duration", "load_duration", "prompt_eval_count")
 
 
 class EmbedView:
-    """What both doors' embedding views share: the limits of a generation, and the queue."""
-
-    throttle_classes = [TokenRateThrottle, GenerationRateThrottle]
+    """What both doors' embedding views share: the queue, whose submit applies the limits of a
+    generation (llm/rules/limits.py: text size, generation rate, queue bound)."""
 
     def body(self, request):
         """The JSON body, which must be an object."""
@@ -42,7 +39,6 @@ class EmbedView:
 
     def embed(self, request, entry, source, texts, options=None, **extra):
         """Queue an embed of `texts` and wait for it (LLM_COMPAT_WAIT_SECONDS); the finished row."""
-        check_prompt_size("".join(texts), field="input")
         generation = submit(
             request, entry, source, kind=GenerationRequest.Kind.EMBED, input=texts, options=options or {}, extra=extra
         )

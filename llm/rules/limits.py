@@ -57,17 +57,23 @@ class QueueFull(Refused):
 # --- Text --------------------------------------------------------------------------------------
 
 
-def check_text(prompt: str | None = "", system: str | None = "", messages: list | None = None) -> None:
-    """Raise TextTooLong when a field the model reads is longer than LLM_MAX_PROMPT_CHARS."""
+def check_text(
+    prompt: str | None = "", system: str | None = "", messages: list | None = None, input: list | None = None
+) -> None:
+    """Raise TextTooLong when a field the model reads is longer than LLM_MAX_PROMPT_CHARS.
+
+    `input`: an embed's texts, counted together like a chat's messages.
+    """
     limit = settings.LLM_MAX_PROMPT_CHARS
     sizes = {
         "prompt": _length(prompt),
         "system": _length(system),
         "messages": sum(_length(message.get("content")) for message in messages or [] if isinstance(message, dict)),
+        "input": sum(_length(text) for text in input or []),
     }
     for field, size in sizes.items():
         if size > limit:
-            together = " (all their contents together)" if field == "messages" else ""
+            together = " (all their contents together)" if field in ("messages", "input") else ""
             raise TextTooLong(f"{field}: longer than the {limit} characters allowed{together}")
 
 
@@ -145,7 +151,9 @@ def _lock_gate():
 # --- All of them, for a door that stores a generation ------------------------------------------------
 
 
-def admit_generation(token: ApiToken | None, prompt: str = "", system: str = "", messages: list | None = None) -> None:
-    """The text and rate rules for one generation (the queue bound comes with `queue_place()`)."""
-    check_text(prompt, system, messages)
+def admit_generation(
+    token: ApiToken | None, prompt: str = "", system: str = "", messages: list | None = None, input: list | None = None
+) -> None:
+    """The text and rate rules for one generation or embed (the queue bound comes with `queue_place()`)."""
+    check_text(prompt, system, messages, input)
     check_generation_rate(token)

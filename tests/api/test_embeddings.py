@@ -187,10 +187,10 @@ def test_input_over_the_prompt_limit_is_413_in_each_doors_shape(api, standin, id
     settings.LLM_MAX_PROMPT_CHARS = 10
     response = post(api, EMBED, model="llama3.2:1b", input=["x" * 6, "y" * 6])
     assert response.status_code == 413
-    assert response.json() == {"error": "input: longer than the 10 characters allowed"}
+    assert response.json() == {"error": "input: longer than the 10 characters allowed (all their contents together)"}
     response = post(api, OPENAI, model="llama3.2:1b", input="x" * 11)
     assert response.status_code == 413
-    assert response.json()["error"]["message"] == "input: longer than the 10 characters allowed"
+    assert response.json()["error"]["message"] == "input: longer than the 10 characters allowed (all their contents together)"
 
 
 @pytest.mark.parametrize(
