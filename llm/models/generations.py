@@ -2,11 +2,12 @@
 
 import secrets
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from llm import notify
+from llm.models.counters import Counter
 from llm.models.tokens import ApiToken
 
 
@@ -90,7 +91,11 @@ class GenerationRequest(models.Model):
     )
 
     class Meta:
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            # The dashboard's last finished and the prune's cut-off (llm/retention.py).
+            models.Index(fields=["finished_at"], name="llm_request_finished_at"),
+        ]
         ordering = ["-created_at"]
 
     def __str__(self):
@@ -123,6 +128,9 @@ class GenerationRequest(models.Model):
         ended = self._end(
             self.Status.DONE, response=response, done_reason=final_chunk.get("done_reason") or "", **counters
         )
+        if ended:
+            Counter.add("llm_generated_tokens", self.eval_count or 0, model=self.model)
+            Counter.add("llm_prompt_tokens", self.prompt_eval_count or 0, model=self.model)
         if ended and self.token_id:
             # The token's usage, added up in the database: two processes may finish at once.
             ApiToken.objects.filter(pk=self.token_id).update(
@@ -156,7 +164,10 @@ class GenerationRequest(models.Model):
         cancelled while it ran stays cancelled when the worker then finishes it.
         """
         fields.update(status=status, finished_at=timezone.now())
-        ended = GenerationRequest.objects.filter(pk=self.pk, status__in=only_from).update(**fields)
+        with transaction.atomic():
+            ended = GenerationRequest.objects.filter(pk=self.pk, status__in=only_from).update(**fields)
+            if ended:  # /metrics counts it now: the row itself may be pruned one day
+                Counter.add("llm_requests", outcome=status, source=self.source)
         self.refresh_from_db()
         if ended:
             notify.notify(notify.request_channel(self.request_id))
