@@ -18,16 +18,20 @@ class LlmConfig(AppConfig):
 
 def wake_on_worker_start(**kwargs):
     """A worker that starts looks for work at once: after a crash, the tasks that
-    would have woken it may be held by the dead cluster for hours (its `retry`)."""
-    from llm import tasks
+    would have woken it may be held by the dead cluster for hours (its `retry`).
+    It also clears the sockets of dead processes and sets the prune's schedule."""
+    from llm import notify, retention, tasks
 
+    notify.sweep()  # sockets left in LLM_RUN_DIR by processes that died
     tasks.wake_generation_worker()
     tasks.wake_pull_worker()
+    retention.ensure_schedule()  # LLM_PRUNE_MINUTES as this worker reads it
 
 
 def schedule_safety_net(**kwargs):
     """Wake the worker every minute too, in case a wake-up was lost (a web
-    process killed between storing a request and enqueueing its task)."""
+    process killed between storing a request and enqueueing its task); and
+    prune old finished work every LLM_PRUNE_MINUTES (llm/retention.py)."""
     from django_q.models import Schedule
 
     for func in ("llm.tasks.run_generations", "llm.tasks.run_pulls"):
@@ -35,6 +39,9 @@ def schedule_safety_net(**kwargs):
             name=f"safety net: {func}",
             defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
         )
+    from llm import retention
+
+    retention.ensure_schedule()
 
 
 def check_settings(app_configs, **kwargs):
