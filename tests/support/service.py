@@ -96,10 +96,13 @@ class Service:
         self.web = self.worker = None
 
     @classmethod
-    def start(cls, standin, **kwargs):
+    def start(cls, standin, before_start=None, **kwargs):
+        """Migrate, then start web and worker; `before_start(service)` runs between (to seed the database)."""
         service = cls(standin, **kwargs)
         try:
             service._run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"])
+            if before_start is not None:
+                before_start(service)
             service.start_web()
             service.start_worker()
         except BaseException:
