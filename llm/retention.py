@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from llm.models import AuditEntry, GenerationRequest, ModelPull
+from llm.models.generations import HAS_TEXT
 
 BATCH = 5000
 SCHEDULE_NAME = "prune old finished work"
@@ -42,18 +42,23 @@ class Step:
     changes: dict | None = None  # None: delete the rows; else update these fields
 
     def run(self, dry_run: bool = False) -> int:
-        """Do it (or, dry, count the rows it would touch); returns how many rows."""
+        """Do it (or, dry, count the rows it would touch); returns how many rows.
+
+        Batch by batch in the order of the primary key, each batch its own short
+        statement: finding the rows only reads (no write lock on SQLite while it
+        looks), and the write re-checks the conditions, so a row that changed
+        meanwhile is left alone.
+        """
         if dry_run:
             return self.rows.count()
-        done = 0
+        done, after = 0, 0
         while True:
-            with transaction.atomic():
-                batch = list(self.rows.order_by().values_list("pk", flat=True)[:BATCH])
-                if batch:
-                    rows = self.rows.filter(pk__in=batch)  # still matching: a row may have changed meanwhile
-                    done += rows.update(**self.changes) if self.changes is not None else rows.delete()[0]
-            if len(batch) < BATCH:
+            batch = list(self.rows.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:BATCH])
+            if not batch:
                 return done
+            rows = self.rows.filter(pk__in=batch)
+            done += rows.update(**self.changes) if self.changes is not None else rows.delete()[0]
+            after = batch[-1]
 
 
 def plan(now: datetime | None = None) -> list[Step]:
@@ -65,14 +70,13 @@ def plan(now: datetime | None = None) -> list[Step]:
 
     requests, text = cutoff(settings.LLM_KEEP_REQUESTS_DAYS), cutoff(settings.LLM_KEEP_REQUEST_TEXT_DAYS)
     finished = GenerationRequest.objects.filter(status__in=FINISHED)
-    has_text = ~Q(prompt="") | ~Q(response="") | Q(messages__isnull=False) | ~Q(extra={})
     pulls = cutoff(settings.LLM_KEEP_PULLS_DAYS)
     return [
         Step("finished requests deleted", finished.filter(finished_at__lt=requests), requests),
         Step(
             "finished requests' text removed",
             # Not the rows the step above deletes (a dry run counts them there).
-            finished.filter(has_text, finished_at__lt=text, finished_at__gte=requests),
+            finished.filter(HAS_TEXT, finished_at__lt=text, finished_at__gte=requests),
             text,
             TEXT_FIELDS,
         ),

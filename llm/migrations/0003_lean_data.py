@@ -72,7 +72,15 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='generationrequest',
+            index=models.Index(fields=['status', 'id'], name='llm_request_status_id'),
+        ),
+        migrations.AddIndex(
+            model_name='generationrequest',
             index=models.Index(fields=['finished_at'], name='llm_request_finished_at'),
+        ),
+        migrations.AddIndex(
+            model_name='generationrequest',
+            index=models.Index(condition=models.Q(models.Q(('prompt', ''), _negated=True), models.Q(('response', ''), _negated=True), ('messages__isnull', False), models.Q(('extra', {}), _negated=True), _connector='OR'), fields=['finished_at'], name='llm_request_with_text'),
         ),
         migrations.AddConstraint(
             model_name='counter',
