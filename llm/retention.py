@@ -44,21 +44,22 @@ class Step:
     def run(self, dry_run: bool = False) -> int:
         """Do it (or, dry, count the rows it would touch); returns how many rows.
 
-        Batch by batch in the order of the primary key, each batch its own short
-        statement: finding the rows only reads (no write lock on SQLite while it
-        looks), and the write re-checks the conditions, so a row that changed
-        meanwhile is left alone.
+        Batch by batch, each its own short statement: finding the rows only
+        reads, through the index on their date (no write lock on SQLite while
+        it looks), and the write re-checks the conditions, so a row that changed
+        meanwhile is left alone. A row done no longer matches, so each batch
+        starts again from the first that does.
         """
         if dry_run:
             return self.rows.count()
-        done, after = 0, 0
+        done = 0
         while True:
-            batch = list(self.rows.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:BATCH])
-            if not batch:
-                return done
+            batch = list(self.rows.order_by().values_list("pk", flat=True)[:BATCH])
             rows = self.rows.filter(pk__in=batch)
-            done += rows.update(**self.changes) if self.changes is not None else rows.delete()[0]
-            after = batch[-1]
+            changed = (rows.update(**self.changes) if self.changes is not None else rows.delete()[0]) if batch else 0
+            done += changed
+            if len(batch) < BATCH or not changed:
+                return done
 
 
 def plan(now: datetime | None = None) -> list[Step]:
