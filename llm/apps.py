@@ -11,7 +11,7 @@ class LlmConfig(AppConfig):
         from django.db.models.signals import post_migrate
         from django_q.signals import post_spawn
 
-        checks.register(check_settings)
+        checks.register(check_settings, "llm")
         post_spawn.connect(wake_on_worker_start, dispatch_uid="llm.wake_on_worker_start")
         post_migrate.connect(schedule_safety_net, sender=self, dispatch_uid="llm.schedule_safety_net")
 

@@ -72,6 +72,8 @@ class Database:
 
 
 class Service:
+    WORKER_COMMAND = ("worker",)  # as the Procfile runs it
+
     def __init__(self, standin, env=None, web_threads=32):
         self.standin = standin
         self.folder = Path(tempfile.mkdtemp(prefix="llm-e2e-"))
@@ -124,7 +126,7 @@ class Service:
         poll(self._answers, 30, message=f"the web server at {self.url}\n{self.logs()}")
 
     def start_worker(self):
-        self.worker = self._spawn("worker", [sys.executable, "manage.py", "qcluster"])
+        self.worker = self._spawn("worker", [sys.executable, "manage.py", *self.WORKER_COMMAND])
 
     def kill_worker(self, sig=signal.SIGKILL):
         """Signal the whole qcluster process group (sentinel, pusher, workers) and reap it."""
