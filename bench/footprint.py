@@ -93,7 +93,27 @@ def report(args, found):
     for label, by in found.items():
         web, worker = statistics.median(by["web"]), statistics.median(by["worker"])
         lines.append(f"| {label} | {web:.1f} | {worker:.1f} | {web + worker:.1f} |")
-    return "\n".join(lines)
+    return "\n".join(lines + ["", NOTES])
+
+
+# What was measured while choosing, with this script (medians of 2-3 rounds).
+NOTES = """What `manage.py worker` saves, and what was tried and not kept:
+
+- Kept: the worker without the URLconf's system check (qcluster's start-up checks imported the URLconf, and with
+  it DRF's views, drf-spectacular's schema generator, DRF's test client, Django's test tools, jinja2, PyYAML and
+  psycopg, into the process that forks all the others): ~7 MB; `gc.freeze()` before the cluster forks, so a
+  collection in a child leaves the pages it shares alone: ~4 MB more (worker 125 -> 118 -> 114 MB).
+- Not kept: gunicorn's `preload_app` with `gc.freeze()` before the fork: web 72 -> 82 MB. With one worker process
+  there is nothing to share but the arbiter, which then holds a whole Django too, and the worker writes to the
+  pages it inherited anyway (reference counts).
+- Not kept: loading drf-spectacular's views only at the first request for the schema: the URLconf still costs
+  ~19 MB RSS (19.4 -> 18.9), because DRF builds every view with drf-spectacular's `AutoSchema`
+  (`DEFAULT_SCHEMA_CLASS`), which imports the same generator and test tools, and `rest_framework.compat` imports
+  PyYAML and psycopg when they are installed. Keeping those out of the web process means a lighter schema class
+  for the served views (the doors' code), not done here.
+- Where the rest goes: web, gunicorn's arbiter ~13 MB and one Django process ~59 MB; worker, six Django
+  processes of 16-23 MB each (qcluster, sentinel, pusher, monitor, two workers). One worker process instead of
+  two would save ~22 MB but make pulls wait behind generations."""
 
 
 if __name__ == "__main__":

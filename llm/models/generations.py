@@ -138,9 +138,6 @@ class GenerationRequest(models.Model):
         ended = self._end(
             self.Status.DONE, response=response, done_reason=final_chunk.get("done_reason") or "", **counters
         )
-        if ended:
-            Counter.add("llm_generated_tokens", self.eval_count or 0, model=self.model)
-            Counter.add("llm_prompt_tokens", self.prompt_eval_count or 0, model=self.model)
         if ended and self.token_id:
             # The token's usage, added up in the database: two processes may finish at once.
             ApiToken.objects.filter(pk=self.token_id).update(
@@ -178,6 +175,8 @@ class GenerationRequest(models.Model):
             ended = GenerationRequest.objects.filter(pk=self.pk, status__in=only_from).update(**fields)
             if ended:  # /metrics counts it now: the row itself may be pruned one day
                 Counter.add("llm_requests", outcome=status, source=self.source)
+                Counter.add("llm_generated_tokens", fields.get("eval_count") or 0, model=self.model)
+                Counter.add("llm_prompt_tokens", fields.get("prompt_eval_count") or 0, model=self.model)
         self.refresh_from_db()
         if ended:
             notify.notify(notify.request_channel(self.request_id))
