@@ -23,12 +23,12 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from llm.models import AuditEntry, GenerationRequest, ModelPull
+from llm.models import AuditEntry, GenerationRequest, ModelPull, WorkStatus
 from llm.models.generations import HAS_TEXT
 
 BATCH = 5000
 SCHEDULE_NAME = "prune old finished work"
-FINISHED = ("done", "failed", "cancelled")
+FINISHED = (WorkStatus.DONE, WorkStatus.FAILED, WorkStatus.CANCELLED)
 TEXT_FIELDS = {"prompt": "", "messages": None, "response": "", "extra": {}}
 
 
@@ -53,13 +53,13 @@ class Step:
         if dry_run:
             return self.rows.count()
         done = 0
-        while True:
-            batch = list(self.rows.order_by().values_list("pk", flat=True)[:BATCH])
+        while batch := list(self.rows.order_by().values_list("pk", flat=True)[:BATCH]):
             rows = self.rows.filter(pk__in=batch)
-            changed = (rows.update(**self.changes) if self.changes is not None else rows.delete()[0]) if batch else 0
+            changed = rows.delete()[0] if self.changes is None else rows.update(**self.changes)
             done += changed
             if len(batch) < BATCH or not changed:
-                return done
+                break
+        return done
 
 
 def plan(now: datetime | None = None) -> list[Step]:
@@ -70,8 +70,8 @@ def plan(now: datetime | None = None) -> list[Step]:
         return now - timedelta(days=days)
 
     requests, text = cutoff(settings.LLM_KEEP_REQUESTS_DAYS), cutoff(settings.LLM_KEEP_REQUEST_TEXT_DAYS)
+    audit, pulls = cutoff(settings.LLM_KEEP_AUDIT_DAYS), cutoff(settings.LLM_KEEP_PULLS_DAYS)
     finished = GenerationRequest.objects.filter(status__in=FINISHED)
-    pulls = cutoff(settings.LLM_KEEP_PULLS_DAYS)
     return [
         Step("finished requests deleted", finished.filter(finished_at__lt=requests), requests),
         Step(
@@ -81,8 +81,7 @@ def plan(now: datetime | None = None) -> list[Step]:
             text,
             TEXT_FIELDS,
         ),
-        Step("audit entries deleted", AuditEntry.objects.filter(created_at__lt=cutoff(settings.LLM_KEEP_AUDIT_DAYS)),
-             cutoff(settings.LLM_KEEP_AUDIT_DAYS)),
+        Step("audit entries deleted", AuditEntry.objects.filter(created_at__lt=audit), audit),
         Step("finished pulls deleted", ModelPull.objects.filter(status__in=FINISHED, finished_at__lt=pulls), pulls),
     ]
 

@@ -128,3 +128,16 @@ def scrape(client):
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+def test_the_schedule_is_set_once_and_follows_the_setting(settings):
+    from django_q.models import Schedule
+
+    settings.LLM_PRUNE_MINUTES = 15
+    retention.ensure_schedule()
+    retention.ensure_schedule()
+    [schedule] = Schedule.objects.filter(func="llm.tasks.prune")
+    assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 15, -1)
+    settings.LLM_PRUNE_MINUTES = 0
+    retention.ensure_schedule()
+    assert not Schedule.objects.filter(func="llm.tasks.prune").exists()
