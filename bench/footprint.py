@@ -106,11 +106,15 @@ NOTES = """What `manage.py worker` saves, and what was tried and not kept:
 - Not kept: gunicorn's `preload_app` with `gc.freeze()` before the fork: web 72 -> 82 MB. With one worker process
   there is nothing to share but the arbiter, which then holds a whole Django too, and the worker writes to the
   pages it inherited anyway (reference counts).
-- Not kept: loading drf-spectacular's views only at the first request for the schema: the URLconf still costs
-  ~19 MB RSS (19.4 -> 18.9), because DRF builds every view with drf-spectacular's `AutoSchema`
-  (`DEFAULT_SCHEMA_CLASS`), which imports the same generator and test tools, and `rest_framework.compat` imports
-  PyYAML and psycopg when they are installed. Keeping those out of the web process means a lighter schema class
-  for the served views (the doors' code), not done here.
+- Tried, not kept: drf-spectacular loaded only at the first request for the schema. DRF builds every view's
+  inspector from `DEFAULT_SCHEMA_CLASS` while its router reads the viewsets, so the URLconf loads drf-spectacular's
+  `AutoSchema`, its generator, DRF's test client, Django's test tools and jinja2 (~19 MB RSS; `rest_framework.compat`
+  adds PyYAML and psycopg, which stay). A stand-in schema class that gives drf-spectacular's once it is loaded, with
+  the schema views loaded on demand, took the web from 72 to 66 MB PSS; but `extend_schema` and the view
+  extensions of `llm/api/schema.py` bind to that class when they are imported, and drf-spectacular matches the
+  extensions before it builds the first inspector, so the schema lost its annotations (tests/security/test_schema.py
+  failed). Doing it right means loading `llm/api/schema.py` together with the generator (and for
+  `check --deploy`), in the doors' code: left to its owner, worth ~6 MB.
 - Where the rest goes: web, gunicorn's arbiter ~13 MB and one Django process ~59 MB; worker, six Django
   processes of 16-23 MB each (qcluster, sentinel, pusher, monitor, two workers). One worker process instead of
   two would save ~22 MB but make pulls wait behind generations."""
