@@ -14,7 +14,7 @@ class LlmConfig(AppConfig):
 
         from llmsite import datadir
 
-        checks.register(check_settings)
+        checks.register(check_settings, "llm")
         post_spawn.connect(wake_on_worker_start, dispatch_uid="llm.wake_on_worker_start")
         post_migrate.connect(schedule_safety_net, sender=self, dispatch_uid="llm.schedule_safety_net")
         connection_created.connect(datadir.private_sqlite_files, dispatch_uid="llm.private_sqlite_files")
@@ -22,17 +22,21 @@ class LlmConfig(AppConfig):
 
 def wake_on_worker_start(**kwargs):
     """A worker that starts looks for work at once: after a crash, the tasks that
-    would have woken it may be held by the dead cluster for hours (its `retry`)."""
-    from llm import tasks
+    would have woken it may be held by the dead cluster for hours (its `retry`).
+    It also clears the sockets of dead processes and sets the prune's schedule."""
+    from llm import notify, retention, tasks
 
+    notify.sweep()  # sockets left in LLM_RUN_DIR by processes that died
     tasks.wake_generation_worker()
     tasks.wake_pull_worker()
+    retention.ensure_schedule()  # LLM_PRUNE_MINUTES as this worker reads it
 
 
 def schedule_safety_net(**kwargs):
     """Wake the worker every LLM_SAFETY_NET_MINUTES too, in case a wake-up was lost
     (a web process killed between storing a request and enqueueing its task). The
-    first run is one interval away: a worker that starts wakes itself anyway."""
+    first run is one interval away: a worker that starts wakes itself anyway. And
+    prune old finished work every LLM_PRUNE_MINUTES (llm/retention.py)."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -45,6 +49,9 @@ def schedule_safety_net(**kwargs):
             defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1,
                       "next_run": timezone.now() + timedelta(minutes=minutes)},
         )
+    from llm import retention
+
+    retention.ensure_schedule()
 
 
 def check_settings(app_configs, **kwargs):

@@ -7,7 +7,9 @@ database many times a second, on SQLite and PostgreSQL alike.
 
 A listener binds a socket file `<channel>.<random>` (0600) in LLM_RUN_DIR (0700); a sender
 writes one byte to every socket of that channel it finds there, without
-blocking, and removes files whose listener died.
+blocking, and removes files whose listener died. `sweep()`, run as the web
+server and the worker start, removes the files of dead listeners that nobody
+wrote to since (a process killed while it waited leaves its socket behind).
 """
 
 import errno
@@ -82,6 +84,27 @@ def notify(channel):
             if exc.errno != errno.ENOTSOCK:
                 raise
     return reached
+
+
+def sweep():
+    """Remove the sockets in LLM_RUN_DIR whose listener is gone; returns how many.
+
+    A live listener's socket accepts a connect (which sends nothing), a dead
+    one's refuses it; files that are not sockets are left alone.
+    """
+    removed = 0
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as probe:
+        for path in run_dir().iterdir():
+            if not path.is_socket():
+                continue
+            try:
+                probe.connect(str(path))
+            except ConnectionRefusedError:
+                path.unlink(missing_ok=True)
+                removed += 1
+            except OSError:
+                pass  # gone meanwhile, or not ours to judge
+    return removed
 
 
 def request_channel(request_id):

@@ -13,9 +13,10 @@ import time
 from contextlib import contextmanager
 
 from django.conf import settings
+from django.db import transaction
 
-from llm import catalog, fit, leases, metrics
-from llm.models import Lease
+from llm import audit, catalog, fit, leases
+from llm.models import Counter, Lease
 from llm.ollama import ModelNotFound, OllamaError, client
 
 # How long Ollama gets to drop a model from /api/ps after being told to unload it,
@@ -84,8 +85,17 @@ def ensure_loaded(tag):
         return False
     started = time.monotonic()
     client().load(tag, settings.LLM_KEEP_ALIVE)
-    metrics.record_load(catalog.name_for_tag(tag), time.monotonic() - started, map(catalog.name_for_tag, others))
+    _record_load(catalog.name_for_tag(tag), time.monotonic() - started, [catalog.name_for_tag(o) for o in others])
     return True
+
+
+def _record_load(name, seconds, unloaded):
+    """Note a load where it happens: an audit entry ("model.load", by the service) and /metrics' totals."""
+    with transaction.atomic():
+        audit.record(audit.Action.MODEL_LOAD, name, seconds=round(seconds, 6), swap=bool(unloaded), unloaded=unloaded)
+        Counter.add("llm_model_loads", model=name)
+        Counter.add("llm_model_load_seconds", seconds, model=name)
+        Counter.add("llm_model_swaps", 1 if unloaded else 0, model=name)
 
 
 def unload_all():

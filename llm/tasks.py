@@ -50,3 +50,10 @@ def engine_released():
 
 def wake_pull_worker():
     async_task("llm.tasks.run_pulls", save=False)
+
+
+def prune():
+    """Old finished work goes, as the retention settings say (llm/retention.py); on a schedule."""
+    from llm import retention
+
+    return retention.prune()

@@ -351,6 +351,18 @@ if LLM_SCHEDULER not in ("swap-aware", "fifo"):
 # loaded model before it runs next, whatever its model (aging).
 LLM_MAX_EXTRA_WAIT_SECONDS = envnumber("LLM_MAX_EXTRA_WAIT_SECONDS", 60.0, float, minimum=0)
 
+# Retention (llm/retention.py): how many days finished work is kept. A finished
+# request loses its text (prompt, messages, response and the fields passed through
+# to Ollama) after LLM_KEEP_REQUEST_TEXT_DAYS and the whole row after
+# LLM_KEEP_REQUESTS_DAYS; its counters stay in /metrics for good. The prune runs
+# every LLM_PRUNE_MINUTES on the worker's schedule (0: never; `manage.py prune`
+# runs it by hand). Queued and running work is never pruned.
+LLM_KEEP_REQUESTS_DAYS = envnumber("LLM_KEEP_REQUESTS_DAYS", 90.0, float, minimum=0)
+LLM_KEEP_REQUEST_TEXT_DAYS = envnumber("LLM_KEEP_REQUEST_TEXT_DAYS", 7.0, float, minimum=0)
+LLM_KEEP_AUDIT_DAYS = envnumber("LLM_KEEP_AUDIT_DAYS", 365.0, float, minimum=0)
+LLM_KEEP_PULLS_DAYS = envnumber("LLM_KEEP_PULLS_DAYS", 30.0, float, minimum=0)
+LLM_PRUNE_MINUTES = envnumber("LLM_PRUNE_MINUTES", 60, int, minimum=0)
+
 # One cluster over the ORM broker. Two worker processes, but generations run one
 # at a time: each task takes a database lease first (llm/residency.py), and a
 # task that finds it taken returns at once because the holder drains the queue.

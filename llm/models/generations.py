@@ -2,11 +2,12 @@
 
 import secrets
 
-from django.db import models
-from django.db.models import F
+from django.db import models, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from llm import notify
+from llm.models.counters import Counter
 from llm.models.tokens import ApiToken
 
 
@@ -23,6 +24,10 @@ class GenerationQuerySet(models.QuerySet):
 
     def unfinished(self):
         return self.filter(status__in=GenerationRequest.UNFINISHED)
+
+
+# A request that still has text of its own (llm/retention.py removes it after LLM_KEEP_REQUEST_TEXT_DAYS).
+HAS_TEXT = ~Q(prompt="") | ~Q(response="") | Q(messages__isnull=False) | ~Q(extra={})
 
 
 class WorkStatus(models.TextChoices):
@@ -96,7 +101,17 @@ class GenerationRequest(models.Model):
     )
 
     class Meta:
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            # The queue policy's oldest waiting request (llm/scheduling.py): without it, SQLite walks
+            # the whole table in pk order looking for a queued row.
+            models.Index(fields=["status", "id"], name="llm_request_status_id"),
+            # The dashboard's last finished and the prune's cut-off (llm/retention.py).
+            models.Index(fields=["finished_at"], name="llm_request_finished_at"),
+            # The requests that still have their text, which only the prune reads: a small index
+            # (the last LLM_KEEP_REQUEST_TEXT_DAYS) that spares it a walk through the whole table.
+            models.Index(fields=["finished_at"], condition=HAS_TEXT, name="llm_request_with_text"),
+        ]
         ordering = ["-created_at"]
 
     def __str__(self):
@@ -177,7 +192,12 @@ class GenerationRequest(models.Model):
         cancelled while it ran stays cancelled when the worker then finishes it.
         """
         fields.update(status=status, finished_at=timezone.now())
-        ended = GenerationRequest.objects.filter(pk=self.pk, status__in=only_from).update(**fields)
+        with transaction.atomic():
+            ended = GenerationRequest.objects.filter(pk=self.pk, status__in=only_from).update(**fields)
+            if ended:  # /metrics counts it now: the row itself may be pruned one day
+                Counter.add("llm_requests", outcome=status, source=self.source)
+                Counter.add("llm_generated_tokens", fields.get("eval_count") or 0, model=self.model)
+                Counter.add("llm_prompt_tokens", fields.get("prompt_eval_count") or 0, model=self.model)
         self.refresh_from_db()
         if ended:
             notify.notify(notify.request_channel(self.request_id))

@@ -72,6 +72,8 @@ class Database:
 
 
 class Service:
+    WORKER_COMMAND = ("worker",)  # as the Procfile runs it
+
     def __init__(self, standin, env=None, web_threads=32):
         self.standin = standin
         self.folder = Path(tempfile.mkdtemp(prefix="llm-e2e-"))
@@ -96,10 +98,13 @@ class Service:
         self.web = self.worker = None
 
     @classmethod
-    def start(cls, standin, **kwargs):
+    def start(cls, standin, before_start=None, **kwargs):
+        """Migrate, then start web and worker; `before_start(service)` runs between (to seed the database)."""
         service = cls(standin, **kwargs)
         try:
             service._run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"])
+            if before_start is not None:
+                before_start(service)
             service.start_web()
             service.start_worker()
         except BaseException:
@@ -121,7 +126,7 @@ class Service:
         poll(self._answers, 30, message=f"the web server at {self.url}\n{self.logs()}")
 
     def start_worker(self):
-        self.worker = self._spawn("worker", [sys.executable, "manage.py", "qcluster"])
+        self.worker = self._spawn("worker", [sys.executable, "manage.py", *self.WORKER_COMMAND])
 
     def kill_worker(self, sig=signal.SIGKILL):
         """Signal the whole qcluster process group (sentinel, pusher, workers) and reap it."""
