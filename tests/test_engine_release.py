@@ -32,9 +32,10 @@ def waiting(db):
 
 
 @pytest.fixture
-def ollama_api(alice_token):
+def ollama_api(admin_token):
+    """The Ollama door with an admin token: loading and unloading are an operator's."""
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {alice_token[1]}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {admin_token[1]}")
     return client
 
 
