@@ -280,6 +280,9 @@ SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", False)
 # the proxy is elsewhere and strips the header from clients' requests.
 if envbool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A proxy that does not pass the client's Host header on (deploy/ sends it) can send
+# X-Forwarded-Host instead; only trust it from a proxy that overwrites it.
+USE_X_FORWARDED_HOST = envbool("DJANGO_USE_X_FORWARDED_HOST", False)
 
 # --- The gateway -------------------------------------------------------------
 

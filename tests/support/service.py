@@ -74,12 +74,13 @@ class Database:
 class Service:
     WORKER_COMMAND = ("worker",)  # as the Procfile runs it
 
-    def __init__(self, standin, env=None, web_threads=32):
+    def __init__(self, standin, env=None, web_threads=32, token=None):
         self.standin = standin
         self.folder = Path(tempfile.mkdtemp(prefix="llm-e2e-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.token = "e2e-" + secrets.token_urlsafe(16)
+        # Another service's token sees that service's requests in a database restored from it.
+        self.token = token or "e2e-" + secrets.token_urlsafe(16)
         self.database = Database(self.folder)
         self.env = {
             **os.environ,
