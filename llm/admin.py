@@ -1,18 +1,22 @@
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.template.defaultfilters import date as format_date
 from django.template.defaultfilters import filesizeformat, truncatechars
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.cache import never_cache
 
-from llm import audit
+from llm import audit, logins
 from llm.models import ApiToken, AuditEntry, GenerationRequest, Lease, ModelPull
 
 
 # The app's own sidebar of models takes 300 px beside every list, which then runs off a 1366 px
 # screen; the breadcrumbs and the index page lead to the same places.
 admin.site.enable_nav_sidebar = False
+admin.site.login_form = logins.AdminLoginForm  # throttled, like the dashboard's login
 
 
 class ApiTokenForm(forms.ModelForm):
@@ -75,16 +79,23 @@ class ApiTokenAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        raw = None if change else obj.set_new_key()
+        if not change:
+            obj.new_key = obj.set_new_key()  # for response_add; only its hash is stored
         super().save_model(request, obj, form, change)
         _audit_token_save(request, obj, form, change)
-        if raw:
-            self.message_user(
-                request,
-                f"The key for “{obj.name}” is {raw} — copy it now: it is stored only as a hash "
-                "and will not be shown again.",
-                messages.WARNING,
-            )
+
+    @method_decorator(never_cache)
+    def response_add(self, request, obj, post_url_continue=None):
+        """The new key in this response's page, once: never in a message, which would
+        carry it in the signed but readable `messages` cookie to the next page."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Copy the new key",
+            "opts": self.opts,
+            "token": obj,
+            "key": obj.new_key,
+        }
+        return TemplateResponse(request, "admin/llm/apitoken/key_created.html", context)
 
     def delete_model(self, request, obj):
         audit.record(audit.Action.TOKEN_DELETE, obj, user=request.user)
@@ -112,8 +123,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(GenerationRequest)
 class GenerationRequestAdmin(ReadOnlyAdmin):
-    list_display = ["request_id", "model", "status", "token_name", "created", "waited", "took", "eval_count"]
-    list_filter = ["status", "model"]
+    list_display = ["request_id", "kind", "model", "status", "token_name", "created", "waited", "took", "eval_count"]
+    list_filter = ["status", "kind", "model"]
     search_fields = ["request_id", "prompt", "token__name"]
     date_hierarchy = "created_at"
 

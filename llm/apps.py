@@ -8,33 +8,50 @@ class LlmConfig(AppConfig):
     verbose_name = "LLM gateway"
 
     def ready(self):
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
         from django_q.signals import post_spawn
 
-        checks.register(check_settings)
+        from llmsite import datadir
+
+        checks.register(check_settings, "llm")
         post_spawn.connect(wake_on_worker_start, dispatch_uid="llm.wake_on_worker_start")
         post_migrate.connect(schedule_safety_net, sender=self, dispatch_uid="llm.schedule_safety_net")
+        connection_created.connect(datadir.private_sqlite_files, dispatch_uid="llm.private_sqlite_files")
 
 
 def wake_on_worker_start(**kwargs):
     """A worker that starts looks for work at once: after a crash, the tasks that
-    would have woken it may be held by the dead cluster for hours (its `retry`)."""
-    from llm import tasks
+    would have woken it may be held by the dead cluster for hours (its `retry`).
+    It also clears the sockets of dead processes and sets the prune's schedule."""
+    from llm import notify, retention, tasks
 
+    notify.sweep()  # sockets left in LLM_RUN_DIR by processes that died
     tasks.wake_generation_worker()
     tasks.wake_pull_worker()
+    retention.ensure_schedule()  # LLM_PRUNE_MINUTES as this worker reads it
 
 
 def schedule_safety_net(**kwargs):
-    """Wake the worker every minute too, in case a wake-up was lost (a web
-    process killed between storing a request and enqueueing its task)."""
+    """Wake the worker every LLM_SAFETY_NET_MINUTES too, in case a wake-up was lost
+    (a web process killed between storing a request and enqueueing its task). The
+    first run is one interval away: a worker that starts wakes itself anyway. And
+    prune old finished work every LLM_PRUNE_MINUTES (llm/retention.py)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
     from django_q.models import Schedule
 
+    minutes = settings.LLM_SAFETY_NET_MINUTES
     for func in ("llm.tasks.run_generations", "llm.tasks.run_pulls"):
         Schedule.objects.update_or_create(
             name=f"safety net: {func}",
-            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": 1, "repeats": -1},
+            defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1,
+                      "next_run": timezone.now() + timedelta(minutes=minutes)},
         )
+    from llm import retention
+
+    retention.ensure_schedule()
 
 
 def check_settings(app_configs, **kwargs):

@@ -16,6 +16,8 @@ class Action(models.TextChoices):
     SWITCH = "switch"
     PULL = "pull"
     PULL_ALL = "pull-all"
+    PULL_CANCEL = "pull.cancel"
+    DELETE = "delete"
     UNLOAD = "unload"
     QUEUE_PROCESS = "queue.process"
     QUEUE_CLEAR = "queue.clear"

@@ -2,15 +2,15 @@
 
 Every figure comes from our tables, not from counters in a process's memory, so
 it is the same whichever process answers the scrape (web or worker, one or
-several), and it survives restarts:
+several), and it survives restarts. A scrape only reads, and reads little,
+whatever the size of the tables:
 
-- the queue and requests by outcome from `GenerationRequest`, tokens from its
-  Ollama counters, pull bytes from `ModelPull`;
-- model loads and swaps from the audit log, where `record_load()` (called by
-  llm/residency.py) writes one `model.load` entry per load, with its seconds.
-
-Counts of rows go down if old rows are deleted; Prometheus takes a counter that
-goes down as a reset, which is what it is.
+- the queue gauges count the unfinished requests (an index on status);
+- the counters are running totals (`llm.models.Counter`) that the code adds to
+  where things happen: a request that ends (llm/models/generations.py), a pull
+  that ends (llm/models/pulls.py), a model load (llm/residency.py). They outlive
+  the rows they count, so pruning old work (llm/retention.py) leaves them alone;
+- pull bytes add the bytes of the pulls still running to the total of the ended ones.
 
 `prometheus_client` writes the exposition format (escaping, types, HELP lines),
 with a registry of our own: the library's default one would add figures about
@@ -22,23 +22,13 @@ import hmac
 import ipaddress
 
 from django.conf import settings
-from django.db.models import Count, FloatField, Q, Sum
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
 from django.http import HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 
-from llm import audit
-from llm.models import ApiToken, AuditEntry, GenerationRequest, ModelPull
+from llm.models import ApiToken, Counter, GenerationRequest, ModelPull
 
 FINAL_STATUSES = ("done", "failed", "cancelled")
-
-
-def record_load(model, seconds, unloaded):
-    """One model load: `unloaded` lists the models put out of memory for it (a swap when not empty)."""
-    unloaded = list(unloaded)
-    audit.record(audit.Action.MODEL_LOAD, model, seconds=round(seconds, 6), swap=bool(unloaded), unloaded=unloaded)
 
 
 class DatabaseCollector:
@@ -64,9 +54,7 @@ def _requests():
         "llm_requests", "Generation requests that ended, by outcome and door.", labels=["outcome", "source"]
     )
     counts = {(status, source): 0 for status in FINAL_STATUSES for source in GenerationRequest.Source.values}
-    ended = GenerationRequest.objects.filter(status__in=FINAL_STATUSES)
-    for row in ended.values("status", "source").annotate(n=Count("pk")):
-        counts[row["status"], row["source"]] = row["n"]
+    counts.update(Counter.totals("llm_requests"))
     for (status, source), n in sorted(counts.items()):
         family.add_metric([status, source], n)
     yield family
@@ -75,11 +63,9 @@ def _requests():
 def _tokens():
     generated = CounterMetricFamily("llm_generated_tokens", "Tokens generated (Ollama's eval_count).", labels=["model"])
     prompt = CounterMetricFamily("llm_prompt_tokens", "Prompt tokens read (Ollama's prompt_eval_count).", labels=["model"])
-    done = GenerationRequest.objects.filter(status=GenerationRequest.Status.DONE)
-    sums = done.values("model").annotate(generated=Sum("eval_count"), prompt=Sum("prompt_eval_count"))
-    for row in sums.order_by("model"):
-        generated.add_metric([row["model"]], row["generated"] or 0)
-        prompt.add_metric([row["model"]], row["prompt"] or 0)
+    for family, name in ((generated, "llm_generated_tokens"), (prompt, "llm_prompt_tokens")):
+        for (model,), n in sorted(Counter.totals(name).items()):
+            family.add_metric([model], n)
     yield generated
     yield prompt
 
@@ -89,19 +75,10 @@ def _loads():
     swaps = CounterMetricFamily(
         "llm_model_swaps", "Loads that first put another model out of memory.", labels=["model"]
     )
-    rows = (
-        AuditEntry.objects.filter(action=audit.Action.MODEL_LOAD)
-        .values("target")
-        .annotate(
-            n=Count("pk"),
-            swaps=Count("pk", filter=Q(detail__swap=True)),
-            seconds=Sum(Cast(KT("detail__seconds"), FloatField())),
-        )
-        .order_by("target")
-    )
-    for row in rows:
-        loads.add_metric([row["target"]], count_value=row["n"], sum_value=row["seconds"] or 0.0)
-        swaps.add_metric([row["target"]], row["swaps"])
+    seconds, swapped = Counter.totals("llm_model_load_seconds"), Counter.totals("llm_model_swaps")
+    for model, n in sorted(Counter.totals("llm_model_loads").items()):
+        loads.add_metric(list(model), count_value=n, sum_value=seconds.get(model, 0.0))
+        swaps.add_metric(list(model), swapped.get(model, 0))
     yield loads
     yield swaps
 
@@ -109,10 +86,15 @@ def _loads():
 def _pulls():
     pulled = CounterMetricFamily("llm_pull_bytes", "Bytes downloaded by model pulls.", labels=["model"])
     pulls = CounterMetricFamily("llm_pulls", "Model pulls, by status.", labels=["status"])
-    for row in ModelPull.objects.values("model").annotate(done=Sum("completed_bytes")).order_by("model"):
-        pulled.add_metric([row["model"]], row["done"] or 0)
+    unfinished = list(ModelPull.objects.unfinished().values_list("model", "status", "completed_bytes"))
+    bytes_by_model = {model: n for (model,), n in Counter.totals("llm_pull_bytes").items()}
     counts = dict.fromkeys(ModelPull.Status.values, 0)
-    counts.update(ModelPull.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    counts.update({status: n for (status,), n in Counter.totals("llm_pulls").items()})
+    for model, status, completed in unfinished:
+        bytes_by_model[model] = bytes_by_model.get(model, 0) + completed
+        counts[status] += 1
+    for model, n in sorted(bytes_by_model.items()):
+        pulled.add_metric([model], n)
     for status, n in counts.items():
         pulls.add_metric([status], n)
     yield pulled

@@ -5,9 +5,11 @@ of truth, so a lost wake-up costs one poll interval, never data. This is what
 lets a waiting web request or an idle worker sleep without polling the
 database many times a second, on SQLite and PostgreSQL alike.
 
-A listener binds a socket file `<channel>.<random>` in LLM_RUN_DIR; a sender
+A listener binds a socket file `<channel>.<random>` (0600) in LLM_RUN_DIR (0700); a sender
 writes one byte to every socket of that channel it finds there, without
-blocking, and removes files whose listener died.
+blocking, and removes files whose listener died. `sweep()`, run as the web
+server and the worker start, removes the files of dead listeners that nobody
+wrote to since (a process killed while it waited leaves its socket behind).
 """
 
 import errno
@@ -18,12 +20,14 @@ from pathlib import Path
 
 from django.conf import settings
 
+from llmsite import datadir
+
 _sender = None
 
 
 def run_dir():
     path = Path(settings.LLM_RUN_DIR)
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=datadir.DIR_MODE, parents=True, exist_ok=True)
     return path
 
 
@@ -32,6 +36,7 @@ class Listener:
         self.path = run_dir() / f"{channel}.{uuid.uuid4().hex[:10]}"
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(self.path))
+        self.path.chmod(datadir.FILE_MODE)  # bind() makes it 0755 less the umask; its folder is 0700 anyway
         self.sock.setblocking(False)
 
     def wait(self, timeout):
@@ -79,6 +84,27 @@ def notify(channel):
             if exc.errno != errno.ENOTSOCK:
                 raise
     return reached
+
+
+def sweep():
+    """Remove the sockets in LLM_RUN_DIR whose listener is gone; returns how many.
+
+    A live listener's socket accepts a connect (which sends nothing), a dead
+    one's refuses it; files that are not sockets are left alone.
+    """
+    removed = 0
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as probe:
+        for path in run_dir().iterdir():
+            if not path.is_socket():
+                continue
+            try:
+                probe.connect(str(path))
+            except ConnectionRefusedError:
+                path.unlink(missing_ok=True)
+                removed += 1
+            except OSError:
+                pass  # gone meanwhile, or not ours to judge
+    return removed
 
 
 def request_channel(request_id):

@@ -87,6 +87,11 @@ class Client:
     def unload(self, model):
         return self._call("POST", "/api/generate", {"model": model, "keep_alive": 0, "stream": False})
 
+    def embed(self, payload):
+        """Ollama's /api/embed: {"model", "embeddings": [[...]], counters}. One answer, no
+        stream, so a large batch may take as long as a generation may (LLM_GENERATION_TIMEOUT)."""
+        return self._call("POST", "/api/embed", payload, read_timeout=settings.LLM_GENERATION_TIMEOUT)
+
     # -- streamed calls -------------------------------------------------------
 
     def generate(self, payload):
@@ -102,13 +107,13 @@ class Client:
 
     # -- plumbing -------------------------------------------------------------
 
-    def _timeout(self):
-        return (settings.OLLAMA_CONNECT_TIMEOUT, settings.OLLAMA_READ_TIMEOUT)
+    def _timeout(self, read_timeout=None):
+        return (settings.OLLAMA_CONNECT_TIMEOUT, read_timeout or settings.OLLAMA_READ_TIMEOUT)
 
-    def _send(self, method, path, payload, stream=False):
+    def _send(self, method, path, payload, stream=False, read_timeout=None):
         try:
             response = self.session.request(
-                method, self.host + path, json=payload, timeout=self._timeout(), stream=stream
+                method, self.host + path, json=payload, timeout=self._timeout(read_timeout), stream=stream
             )
         except requests.Timeout as exc:
             raise OllamaTimeout(f"Ollama at {self.shown_host} did not answer in time") from exc
@@ -118,8 +123,8 @@ class Client:
             raise _error_from(response)
         return response
 
-    def _call(self, method, path, payload=None):
-        response = self._send(method, path, payload)
+    def _call(self, method, path, payload=None, read_timeout=None):
+        response = self._send(method, path, payload, read_timeout=read_timeout)
         if not response.content:
             return {}
         try:

@@ -26,10 +26,11 @@ def request_pull(name, token=None):
     return pending or ModelPull.objects.create(model=entry.name, tag=entry.tag, requested_by=token)
 
 
-def drain():
-    """Run waiting pulls until none is left; returns at once if another process is pulling."""
+def drain(max_pulls: int | None = None) -> int:
+    """Run waiting pulls until none is left (or `max_pulls` ran); returns at once if
+    another process is pulling."""
     processed = 0
-    while ModelPull.objects.unfinished().exists():
+    while ModelPull.objects.unfinished().exists() and (max_pulls is None or processed < max_pulls):
         with leases.hold(Lease.PULLS) as holder:
             if holder is None:
                 break

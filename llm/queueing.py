@@ -1,4 +1,8 @@
-"""What the web side does with the queue: store work, wake the worker, wait for results."""
+"""What the web side does with the queue: store work, wake the worker, wait for results.
+
+Every generation, through any door, is stored by `submit_generation`, which applies the
+limits of llm/rules/limits.py (text size, generation rate, the queue bound).
+"""
 
 import time
 from contextlib import nullcontext
@@ -8,19 +12,18 @@ from django.db import transaction
 
 from llm import notify, pulls, tasks
 from llm.models import GenerationRequest
-
-
-class QueueFull(Exception):
-    """More requests wait than LLM_MAX_QUEUE_LENGTH allows."""
-
-    retry_after = 5
+from llm.rules import limits
+from llm.rules.limits import QueueFull  # noqa: F401 (its old home)
 
 
 def submit_generation(token, model, prompt="", options=None, **fields):
-    """Store a generation and wake the worker. `fields`: kind, messages, extra, source."""
-    if GenerationRequest.objects.waiting().count() >= settings.LLM_MAX_QUEUE_LENGTH:
-        raise QueueFull(f"The queue is full ({settings.LLM_MAX_QUEUE_LENGTH} requests wait); try again shortly")
-    with transaction.atomic():
+    """Store a generation (or an embed) and wake the worker. `fields`: kind, messages, input, extra, source.
+
+    Raises limits.TextTooLong, limits.RateLimited (per `token`) or limits.QueueFull.
+    """
+    extra = fields.get("extra") or {}
+    limits.admit_generation(token, prompt, extra.get("system"), fields.get("messages"), fields.get("input"))
+    with limits.queue_place():
         request = GenerationRequest.objects.create(
             token=token, model=model, prompt=prompt, options=options or {}, **fields
         )

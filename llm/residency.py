@@ -2,18 +2,21 @@
 
 Every path that can make Ollama load a model (the worker, /switch,
 /queue/process, the dashboard) does so inside `engine()`, a lease in the
-database, so they take turns across processes. Inside it, `ensure_loaded()`
+database, so they take turns across processes; letting go of it wakes the
+worker when requests wait. Inside it, `ensure_loaded()`
 unloads whatever else is resident (keep_alive 0), waits until Ollama's /api/ps
 confirms it is gone, and only then loads the wanted model with the configured
 keep-alive.
 """
 
 import time
+from contextlib import contextmanager
 
 from django.conf import settings
+from django.db import transaction
 
-from llm import catalog, fit, leases, metrics
-from llm.models import Lease
+from llm import audit, catalog, fit, leases
+from llm.models import Counter, Lease
 from llm.ollama import ModelNotFound, OllamaError, client
 
 # How long Ollama gets to drop a model from /api/ps after being told to unload it,
@@ -26,9 +29,25 @@ class EngineBusy(Exception):
     """Someone else held the engine for longer than we were willing to wait."""
 
 
+@contextmanager
 def engine(wait=0.0):
-    """Hold the engine lease: yields a holder id, or None when it stayed busy."""
-    return leases.hold(Lease.ENGINE, wait=wait)
+    """Hold the engine lease: yields a holder id, or None when it stayed busy.
+
+    Letting go of it wakes the worker if requests wait: one stored meanwhile
+    found the engine taken (its task returned at once), and nothing else would
+    start it before the safety-net schedule. Every holder (the worker, /switch,
+    /unload, /queue/process, the doors' loads, the dashboard) comes through here.
+    """
+    from llm import tasks  # it imports the runner, which imports this module
+
+    held = False
+    try:
+        with leases.hold(Lease.ENGINE, wait=wait) as holder:
+            held = holder is not None
+            yield holder
+    finally:
+        if held:
+            tasks.engine_released()
 
 
 def resident_tags():
@@ -66,8 +85,17 @@ def ensure_loaded(tag):
         return False
     started = time.monotonic()
     client().load(tag, settings.LLM_KEEP_ALIVE)
-    metrics.record_load(catalog.name_for_tag(tag), time.monotonic() - started, map(catalog.name_for_tag, others))
+    _record_load(catalog.name_for_tag(tag), time.monotonic() - started, [catalog.name_for_tag(o) for o in others])
     return True
+
+
+def _record_load(name, seconds, unloaded):
+    """Note a load where it happens: an audit entry ("model.load", by the service) and /metrics' totals."""
+    with transaction.atomic():
+        audit.record(audit.Action.MODEL_LOAD, name, seconds=round(seconds, 6), swap=bool(unloaded), unloaded=unloaded)
+        Counter.add("llm_model_loads", model=name)
+        Counter.add("llm_model_load_seconds", seconds, model=name)
+        Counter.add("llm_model_swaps", 1 if unloaded else 0, model=name)
 
 
 def unload_all():

@@ -1,4 +1,4 @@
-"""Running queued generations, strictly one at a time.
+"""Running queued generations (and embeds: they load a model too), strictly one at a time.
 
 The worker's task and /queue/process both call `drain()`. Each generation is
 claimed and run inside the engine lease, so two processes never run two
@@ -49,15 +49,20 @@ def recover_orphans(holder):
     """Requests left `running` by a worker that died (SIGKILL, OOM killer, reboot).
 
     Only the engine's holder runs a request, so while we hold it, any other
-    running request is an orphan: it goes back in line, or fails with a reason
-    once it has had LLM_MAX_ATTEMPTS runs. Call it only while holding the engine.
+    running request is an orphan: it goes back in line if it stored no text yet,
+    else it fails, as a reply that broke off does (a streaming client may hold
+    its first words). It fails too once it has had LLM_MAX_ATTEMPTS runs. Call it
+    only while holding the engine.
     """
     for orphan in GenerationRequest.objects.running().exclude(worker=holder):
-        if orphan.attempts < settings.LLM_MAX_ATTEMPTS:
-            log.warning("Re-running %s: its worker %s stopped while running it", orphan.request_id, orphan.worker)
-            orphan.requeue(f"Interrupted (attempt {orphan.attempts}): the worker stopped; running it again")
-        else:
+        if orphan.attempts >= settings.LLM_MAX_ATTEMPTS:
             orphan.fail(f"The worker stopped while running this request, {orphan.attempts} times; giving up")
+        elif orphan.requeue(f"Interrupted (attempt {orphan.attempts}): the worker stopped; running it again"):
+            log.warning("Re-running %s: its worker %s stopped while running it", orphan.request_id, orphan.worker)
+        else:
+            log.warning("%s fails: its worker %s stopped in the middle of the reply", orphan.request_id, orphan.worker)
+            orphan.fail("The worker stopped in the middle of the reply; it is not run again, "
+                        "as a client may already hold its first words")
 
 
 def _claim_next(holder):
@@ -69,7 +74,7 @@ def _claim_next(holder):
 
 
 def execute(request):
-    """Load the model if need be and generate; the request ends done, failed or cancelled."""
+    """Load the model if need be and generate (or embed); the request ends done, failed or cancelled."""
     log.info("Running %s on %s", request.request_id, request.model)
     try:
         text, final = _run_with_retries(request)
@@ -78,7 +83,7 @@ def execute(request):
         return
     except (OllamaError, catalog.UnknownModel) as exc:
         log.warning("%s failed: %s", request.request_id, exc)
-        request.fail(_describe(exc))
+        request.fail(_describe(exc), bad_input=getattr(exc, "status_code", None) == 400)
         return
     except Exception:
         log.exception("%s failed unexpectedly", request.request_id)
@@ -102,7 +107,8 @@ def _run_with_retries(request):
     while True:
         try:
             residency.ensure_loaded(entry.tag)
-            return _generate(entry.tag, request)
+            run = _embed if request.kind == GenerationRequest.Kind.EMBED else _generate
+            return run(entry.tag, request)
         except OllamaUnavailable as exc:
             if request.response:
                 raise
@@ -123,9 +129,16 @@ def ollama_payload(request, tag):
     payload = {**request.extra, "model": tag, "options": request.options, "keep_alive": settings.LLM_KEEP_ALIVE}
     if request.kind == GenerationRequest.Kind.CHAT:
         payload["messages"] = request.messages or []
+    elif request.kind == GenerationRequest.Kind.EMBED:
+        payload["input"] = request.input or []
     else:
         payload["prompt"] = request.prompt
     return payload
+
+
+def _embed(tag, request):
+    """One call to Ollama's /api/embed: its answer has the vectors and the counters (no text)."""
+    return "", client().embed(ollama_payload(request, tag))
 
 
 def _generate(tag, request):

@@ -7,24 +7,27 @@ tables what to do (llm/scheduling.py decides the order).
 from django_q.tasks import async_task
 
 from llm import broker, pulls, runner
-from llm.models import GenerationRequest
+from llm.models import GenerationRequest, ModelPull
 
 
 def run_generations():
-    """Run one request, then hand on to a fresh task if more wait.
+    """Run one request; letting go of the engine then hands on to a fresh task if more wait.
 
     One request per task keeps every task well inside django-q2's timeout, and
     lets a SIGTERM'd worker stop after the request in hand instead of draining
     the whole queue first.
     """
-    processed = runner.drain(max_iterations=1)
-    if processed and GenerationRequest.objects.waiting().exists():
-        wake_generation_worker()
-    return processed
+    return runner.drain(max_iterations=1)
 
 
 def run_pulls():
-    return pulls.drain()
+    """Run one pull, then hand on to a fresh task if more wait: as for generations,
+    a SIGTERM'd worker stops after the pull in hand instead of starting the next
+    one while it shuts down."""
+    processed = pulls.drain(max_pulls=1)
+    if processed and ModelPull.objects.waiting().exists():
+        wake_pull_worker()
+    return processed
 
 
 def wake_generation_worker():
@@ -34,5 +37,23 @@ def wake_generation_worker():
         async_task("llm.tasks.run_generations", save=False)
 
 
+def engine_released():
+    """Whoever held the engine let go of it (llm/residency.py): wake the worker if work waits.
+
+    A request stored while the engine was held found it taken and its task
+    returned at once, whoever the holder was; running ones count too, as their
+    worker may have died (the next holder recovers them).
+    """
+    if GenerationRequest.objects.unfinished().exists():
+        wake_generation_worker()
+
+
 def wake_pull_worker():
     async_task("llm.tasks.run_pulls", save=False)
+
+
+def prune():
+    """Old finished work goes, as the retention settings say (llm/retention.py); on a schedule."""
+    from llm import retention
+
+    return retention.prune()

@@ -14,6 +14,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from llmsite import datadir
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -73,24 +75,23 @@ def envnetworks(name, default):
     return networks
 
 
-# Where the SQLite database and the generated secret key live.
+# Where the SQLite database, the generated secret key and the wake-up sockets
+# live: private to the service's user (llmsite/datadir.py), tightened at every start.
 DATA_DIR = Path(os.getenv("LLM_DATA_DIR", BASE_DIR / "var"))
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+datadir.make_private(DATA_DIR)
 
 
 def _secret_key():
     """DJANGO_SECRET_KEY, else one generated once and kept in DATA_DIR.
 
     A key that changes at every start would log everybody out of the dashboard,
-    and a key in the repository would not be secret.
+    and a key in the repository would not be secret. Processes that start
+    together agree on one key (datadir.read_or_create).
     """
     if key := os.getenv("DJANGO_SECRET_KEY"):
         return key
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    key, _ = datadir.read_or_create(DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
+    return key
 
 
 SECRET_KEY = _secret_key()
@@ -163,6 +164,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
+    # Made private before SQLite makes it 0644 (its -wal and -shm take its mode).
+    datadir.private_database(DATABASES["default"]["NAME"])
     # Tests run the worker in threads beside the test: a file, as in production,
     # not Django's shared in-memory database, whose table locks fail at once
     # ("database table is locked") instead of waiting.
@@ -205,8 +208,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "llm.api.exceptions.handler",
     "UNAUTHENTICATED_USER": None,
-    # Per-token rate limits (llm/api/throttling.py), by scope and the token's role.
-    "DEFAULT_THROTTLE_CLASSES": ["llm.api.throttling.TokenRateThrottle"],
+    # Per-token rate limits (llm/rules/limits.py), by scope and the token's role.
+    "DEFAULT_THROTTLE_CLASSES": ["llm.rules.limits.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "token.generate": envrate("LLM_RATE_LIMIT", "300/min"),
         "token.admin": envrate("LLM_ADMIN_RATE_LIMIT", "3000/min"),
@@ -238,7 +241,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# Throttle counts (llm/api/throttling.py) live in the cache. Local memory is right
+# Throttle counts (llm/rules/limits.py) live in the cache. Local memory is right
 # for the one web process llmsite/gunicorn.py runs; with WEB_WORKERS above 1 each
 # process would count on its own, so point this at a shared cache then.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -249,6 +252,12 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # body of any kind (413 past it, before the body is read).
 LLM_MAX_PROMPT_CHARS = envnumber("LLM_MAX_PROMPT_CHARS", 100_000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = envnumber("LLM_MAX_BODY_BYTES", 1_048_576, minimum=1024)
+
+# The dashboard's and the admin's logins (llm/logins.py): after this many wrong
+# passwords for one username from one address, that username is refused from
+# that address, even with the right password, for this long.
+LLM_LOGIN_MAX_FAILURES = envnumber("LLM_LOGIN_MAX_FAILURES", 5, minimum=1)
+LLM_LOGIN_LOCKOUT_SECONDS = envnumber("LLM_LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 
 # GET /metrics (Prometheus) answers a request from an address in METRICS_ALLOW that
 # came straight to the app (not through a proxy), or one that sends METRICS_TOKEN
@@ -271,6 +280,9 @@ SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", False)
 # the proxy is elsewhere and strips the header from clients' requests.
 if envbool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A proxy that does not pass the client's Host header on (deploy/ sends it) can send
+# X-Forwarded-Host instead; only trust it from a proxy that overwrites it.
+USE_X_FORWARDED_HOST = envbool("DJANGO_USE_X_FORWARDED_HOST", False)
 
 # --- The gateway -------------------------------------------------------------
 
@@ -324,12 +336,15 @@ LLM_LEASE_SECONDS = envnumber("LLM_LEASE_SECONDS", 30.0, float, minimum=1)
 # How often a waiting web request looks at the database for its result when no
 # wake-up came (wake-ups make it answer at once; this is the safety net).
 LLM_POLL_SECONDS = envnumber("LLM_POLL_SECONDS", 0.5, float, minimum=0.001)
+# How often a django-q2 schedule wakes the worker anyway, in case a wake-up was lost.
+LLM_SAFETY_NET_MINUTES = envnumber("LLM_SAFETY_NET_MINUTES", 1, int, minimum=1)
 # While generating, the worker stores the text so far this often, for streaming
 # clients to read (and to notice a cancel).
 LLM_STREAM_FLUSH_SECONDS = envnumber("LLM_STREAM_FLUSH_SECONDS", 0.05, float, minimum=0)
 # Unix sockets for wake-ups between the web server and the worker (llm/notify.py).
 # Socket paths must stay under 108 bytes, so keep this folder's path short.
 LLM_RUN_DIR = Path(os.getenv("LLM_RUN_DIR", DATA_DIR / "run"))
+datadir.make_private(LLM_RUN_DIR)
 # Which waiting request runs next (llm/scheduling.py): "swap-aware" keeps serving
 # the loaded model while requests for it wait, "fifo" is first come, first served.
 LLM_SCHEDULER = os.getenv("LLM_SCHEDULER", "swap-aware")
@@ -338,6 +353,18 @@ if LLM_SCHEDULER not in ("swap-aware", "fifo"):
 # Swap-aware: the longest a request may be passed over by younger ones for the
 # loaded model before it runs next, whatever its model (aging).
 LLM_MAX_EXTRA_WAIT_SECONDS = envnumber("LLM_MAX_EXTRA_WAIT_SECONDS", 60.0, float, minimum=0)
+
+# Retention (llm/retention.py): how many days finished work is kept. A finished
+# request loses its text (prompt, messages, response and the fields passed through
+# to Ollama) after LLM_KEEP_REQUEST_TEXT_DAYS and the whole row after
+# LLM_KEEP_REQUESTS_DAYS; its counters stay in /metrics for good. The prune runs
+# every LLM_PRUNE_MINUTES on the worker's schedule (0: never; `manage.py prune`
+# runs it by hand). Queued and running work is never pruned.
+LLM_KEEP_REQUESTS_DAYS = envnumber("LLM_KEEP_REQUESTS_DAYS", 90.0, float, minimum=0)
+LLM_KEEP_REQUEST_TEXT_DAYS = envnumber("LLM_KEEP_REQUEST_TEXT_DAYS", 7.0, float, minimum=0)
+LLM_KEEP_AUDIT_DAYS = envnumber("LLM_KEEP_AUDIT_DAYS", 365.0, float, minimum=0)
+LLM_KEEP_PULLS_DAYS = envnumber("LLM_KEEP_PULLS_DAYS", 30.0, float, minimum=0)
+LLM_PRUNE_MINUTES = envnumber("LLM_PRUNE_MINUTES", 60, int, minimum=0)
 
 # One cluster over the ORM broker. Two worker processes, but generations run one
 # at a time: each task takes a database lease first (llm/residency.py), and a

@@ -1,7 +1,8 @@
 from django.contrib import admin
+from django.contrib.auth.views import LoginView
 from django.urls import include, path
 
-from llm import metrics, views
+from llm import logins, metrics, views
 
 urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
@@ -10,6 +11,7 @@ urlpatterns = [
     path("ollama/", include("llm.api.ollama_urls")),
     path("v1/", include("llm.api.openai_urls")),
     path("admin/", admin.site.urls),
+    path("accounts/login/", LoginView.as_view(authentication_form=logins.LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("llm.dashboard.urls")),
 ]

@@ -5,6 +5,7 @@ stand-in process behind it; `inline_worker` runs the worker's task in the test
 itself. End-to-end tests (tests/e2e) start the real processes instead.
 """
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -82,8 +83,23 @@ def _fresh_rate_limits():
 
 @pytest.fixture
 def inline_worker(monkeypatch):
-    """Run queued work in the test's own thread, as the worker would, when woken."""
-    monkeypatch.setattr(tasks, "wake_generation_worker", lambda: runner.drain())
+    """Run queued work in the test's own thread, as the worker would, when woken.
+
+    A wake-up while it drains (the engine let go between two requests) changes
+    nothing: the drain in hand looks at the queue again before it returns.
+    """
+    draining = threading.local()
+
+    def drain():
+        if getattr(draining, "now", False):
+            return
+        draining.now = True
+        try:
+            runner.drain()
+        finally:
+            draining.now = False
+
+    monkeypatch.setattr(tasks, "wake_generation_worker", drain)
     monkeypatch.setattr(tasks, "wake_pull_worker", lambda: tasks.run_pulls())
 
 

@@ -11,10 +11,11 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from llm import catalog
-from llm.queueing import QueueFull
 from llm.ollama import ModelNotFound, OllamaError, OllamaResponseError, OllamaUnavailable
 from llm.fit import DoesNotFit
 from llm.residency import EngineBusy
+from llm.rules.limits import QueueFull, RateLimited, TextTooLong
+from llm.rules.roles import NotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,12 @@ def handler(exc, context):
 
 def _translate(exc):
     """Errors from the modules below the views, as API errors."""
+    if isinstance(exc, NotAllowed):
+        return exceptions.PermissionDenied(str(exc))
+    if isinstance(exc, TextTooLong):
+        return PayloadTooLarge(str(exc))
+    if isinstance(exc, RateLimited):
+        return exceptions.Throttled(exc.wait)
     if isinstance(exc, catalog.UnknownModel):
         return exceptions.ValidationError(f"Unknown model: {exc}. Available: {', '.join(catalog.names())}")
     if isinstance(exc, ModelNotFound):

@@ -1,7 +1,8 @@
 """An Ollama-compatible API under /ollama/ (shapes as in ollama/ollama docs/api.md).
 
 Point an Ollama client at http://host/ollama with `Authorization: Bearer <token>`.
-Generations and chats go through our queue; pull and delete need an admin token.
+Generations and chats go through our queue; loading, unloading, pull and delete need an
+admin token. Roles, limits and the audit log are the core's (llm/rules/).
 """
 
 import json
@@ -13,11 +14,13 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from llm import catalog, keepalive, queueing, residency, streaming
+from llm import catalog, keepalive, queueing, streaming
 from llm.api.permissions import IsAdminToken
 from llm.api.compat import CompatView, end_message, resolve_model, submit, validated_options, wait_unstreamed
 from llm.models import GenerationRequest, ModelPull
 from llm.ollama import client
+from llm.rules import actions
+from llm.rules.roles import Actor
 
 GENERATE_FIELDS = ("suffix", "images", "format", "system", "template", "raw", "context", "think")
 CHAT_FIELDS = ("tools", "format", "think")
@@ -98,9 +101,9 @@ class Generate(OllamaView):
         except keepalive.BadRequest as exc:
             raise ValidationError(str(exc)) from None
         if unload:
-            residency.unload(wait=settings.LLM_GENERATE_WAIT_SECONDS)
+            actions.unload(Actor.of(self.request), wait=settings.LLM_GENERATE_WAIT_SECONDS)
         else:
-            residency.switch_to(entry.name, wait=settings.LLM_GENERATE_WAIT_SECONDS)
+            actions.switch(Actor.of(self.request), entry.name, wait=settings.LLM_GENERATE_WAIT_SECONDS)
         reply = {"model": body["model"], "created_at": _now(), "done": True, "done_reason": "unload" if unload else "load"}
         return dict(reply, **self.piece(""))
 
@@ -127,7 +130,7 @@ class Pull(OllamaView):
 
     def post(self, request):
         entry = _entry(request.data.get("model") or request.data.get("name"))
-        [pull] = queueing.submit_pulls([entry.name], request.auth)
+        pull = actions.pull(Actor.of(request), entry.name)
         if request.data.get("stream", True):
             return StreamingHttpResponse(_pull_lines(pull), content_type="application/x-ndjson")
         [pull] = queueing.wait_for([pull], timeout=24 * 3600)
@@ -141,7 +144,7 @@ class Delete(OllamaView):
 
     def delete(self, request):
         entry = _entry(request.data.get("model") or request.data.get("name"))
-        client().delete(entry.tag)
+        actions.delete(Actor.of(request), entry.name)
         return HttpResponse(status=200)
 
 

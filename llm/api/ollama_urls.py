@@ -1,5 +1,6 @@
 from django.urls import path, re_path
 
+from llm.api import embeddings
 from llm.api import ollama_door as door
 
 urlpatterns = [
@@ -12,5 +13,7 @@ urlpatterns = [
     path("api/chat", door.Chat.as_view()),
     path("api/pull", door.Pull.as_view()),
     path("api/delete", door.Delete.as_view()),
+    path("api/embed", embeddings.OllamaEmbed.as_view()),
+    path("api/embeddings", embeddings.OllamaEmbeddings.as_view()),
     re_path(r"^.*$", door.not_found),
 ]

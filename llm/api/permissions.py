@@ -1,18 +1,19 @@
-"""Who may call what: every call needs an active token; some need an admin one.
+"""DRF's side of the roles (llm/rules/roles.py): every call needs an active token; some need an admin one.
 
     class SwitchViewSet(viewsets.ViewSet):
         permission_classes = [IsAdminToken]
 
 A `generate` token may generate, read status and models, and read or cancel its
 own requests; an `admin` token may also pull, switch, unload and work the queue.
+`IsAdminToken` refuses before the body is read; the actions of llm/rules/actions.py check
+the same rule again, where only the body tells (the Ollama door's load and unload).
 Reusable by any DRF view authenticated with `ApiKeyAuthentication`.
 """
 
 from rest_framework import permissions
 
 from llm.models import ApiToken, GenerationRequest
-
-ADMIN_ONLY_MESSAGE = "This needs an admin token; this token's role is {role}"
+from llm.rules.roles import Actor
 
 
 class HasApiToken(permissions.BasePermission):
@@ -28,8 +29,9 @@ class IsAdminToken(HasApiToken):
     def has_permission(self, request, view):
         if not super().has_permission(request, view):
             return False  # DRF answers 401: no token at all
-        if not request.auth.is_admin:
-            self.message = ADMIN_ONLY_MESSAGE.format(role=request.auth.role)
+        actor = Actor.of(request)
+        if not actor.is_operator:
+            self.message = actor.refusal()
             return False
         return True
 

@@ -1,22 +1,12 @@
-from django.conf import settings
 from rest_framework import serializers
 
 from llm import catalog
-from llm.api.exceptions import PayloadTooLarge
 
 # Ranges for options that Ollama reads as numbers: past them a value is a client's
 # bug, or an attempt to make one request hold the box (a 1M-token context).
 INT64 = (-(2**63), 2**63 - 1)
 MAX_TOKENS = 131_072
 MAX_CONTEXT = 131_072
-
-
-def check_prompt_size(text, field="prompt"):
-    """413 when `text` is longer than LLM_MAX_PROMPT_CHARS (for any door that takes prompts)."""
-    limit = settings.LLM_MAX_PROMPT_CHARS
-    if isinstance(text, str) and len(text) > limit:
-        raise PayloadTooLarge(f"{field}: longer than the {limit} characters allowed")
-    return text
 
 
 class StrictFloatField(serializers.FloatField):
@@ -49,9 +39,9 @@ class StopField(serializers.Field):
 
     def to_internal_value(self, data):
         if isinstance(data, str):
-            return [data]
+            return [_without_nul(data)]
         if isinstance(data, list) and all(isinstance(item, str) for item in data):
-            return data
+            return _without_nul(data)
         self.fail("invalid")
 
     def to_representation(self, value):
@@ -90,12 +80,24 @@ class OptionsSerializer(serializers.Serializer):
         if not isinstance(data, dict):
             raise serializers.ValidationError("Must be a JSON object.")
         known = super().to_internal_value(data)
-        options = {key: value for key, value in data.items() if key not in self.fields}
+        # Passed through without NUL characters: PostgreSQL cannot store \u0000 in JSON,
+        # and no option of Ollama's needs one.
+        options = {_without_nul(key): _without_nul(value) for key, value in data.items() if key not in self.fields}
         options.update(known)
         if "max_tokens" in options:
             options.setdefault("num_predict", options["max_tokens"])
             del options["max_tokens"]
         return options
+
+
+def _without_nul(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 class CatalogModelField(serializers.CharField):
@@ -118,9 +120,6 @@ class GenerateSerializer(serializers.Serializer):
             # The contract's own wording for the commonest mistake.
             raise serializers.ValidationError({"non_field_errors": ["model and prompt are required"]})
         return super().to_internal_value(data)
-
-    def validate_prompt(self, prompt):
-        return check_prompt_size(prompt)
 
 
 class ModelSerializer(serializers.Serializer):

@@ -1,4 +1,8 @@
-"""The seed API under /api/v1/llm/. Each view validates, calls one module, responds."""
+"""The seed API under /api/v1/llm/. Each view validates, calls one module, responds.
+
+Roles, limits and the audit log are the core's (llm/rules/): changes of state go through
+llm/rules/actions.py, generations through queueing.submit_generation.
+"""
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
@@ -8,19 +12,18 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from llm import audit, catalog, queueing, residency, runner
+from llm import catalog, queueing
 from llm import status as service_status
 from llm.api import representations as shapes
 from llm.api.exceptions import BadGateway, Conflict, error_response
 from llm.api.permissions import IsAdminToken, own_requests
 from llm.api.serializers import GenerateSerializer, ModelSerializer, ProcessQueueSerializer
-from llm.api.throttling import GenerationRateThrottle, TokenRateThrottle
 from llm.models import GenerationRequest, ModelPull
+from llm.rules import actions
+from llm.rules.roles import Actor
 
 
 class GenerateViewSet(viewsets.ViewSet):
-    throttle_classes = [TokenRateThrottle, GenerationRateThrottle]
-
     def create(self, request):
         data = _validated(GenerateSerializer, request)
         wait = queueing.nothing_ahead() if data["wait"] is None else data["wait"]
@@ -70,8 +73,7 @@ class PullViewSet(viewsets.ViewSet):
 
     def create(self, request):
         name = _validated(ModelSerializer, request)["model"]
-        audit.record(audit.Action.PULL, name, token=request.auth)
-        [pull] = queueing.wait_for(queueing.submit_pulls([name], request.auth), settings.LLM_PULL_WAIT_SECONDS)
+        [pull] = queueing.wait_for([actions.pull(Actor.of(request), name)], settings.LLM_PULL_WAIT_SECONDS)
         outcome = shapes.pull_outcome(pull)
         if pull.status == ModelPull.Status.DONE:
             return Response({"success": True, "message": outcome["message"], "model": name})
@@ -88,8 +90,7 @@ class PullAllViewSet(viewsets.ViewSet):
 
     def create(self, request):
         names = catalog.names()
-        audit.record(audit.Action.PULL_ALL, ", ".join(names), token=request.auth)
-        pulls = queueing.wait_for(queueing.submit_pulls(names, request.auth), settings.LLM_PULL_WAIT_SECONDS)
+        pulls = queueing.wait_for(actions.pull_all(Actor.of(request)), settings.LLM_PULL_WAIT_SECONDS)
         done = sum(pull.status == ModelPull.Status.DONE for pull in pulls)
         still_running = not all(pull.is_finished for pull in pulls)
         message = f"Pulled {done} of {len(names)} models" + ("; the rest are still pulling" if still_running else "")
@@ -119,8 +120,7 @@ class SwitchViewSet(viewsets.ViewSet):
 
     def create(self, request):
         name = _validated(ModelSerializer, request)["model"]
-        residency.switch_to(name, wait=settings.LLM_GENERATE_WAIT_SECONDS)
-        audit.record(audit.Action.SWITCH, name, token=request.auth)
+        actions.switch(Actor.of(request), name, wait=settings.LLM_GENERATE_WAIT_SECONDS)
         return Response({"success": True, "message": f"Switched to model {name}", "model": name})
 
 
@@ -130,8 +130,7 @@ class UnloadViewSet(viewsets.ViewSet):
     permission_classes = [IsAdminToken]
 
     def create(self, request):
-        unloaded = residency.unload(wait=settings.LLM_GENERATE_WAIT_SECONDS)
-        audit.record(audit.Action.UNLOAD, ", ".join(unloaded) or "nothing", token=request.auth)
+        unloaded = actions.unload(Actor.of(request), wait=settings.LLM_GENERATE_WAIT_SECONDS)
         message = f"Unloaded {', '.join(unloaded)}" if unloaded else "No model was loaded"
         return Response({"success": True, "message": message, "unloaded": unloaded})
 
@@ -142,8 +141,7 @@ class QueueViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["post"])
     def process(self, request):
         max_iterations = _validated(ProcessQueueSerializer, request)["max_iterations"]
-        processed = runner.drain(max_iterations, lease_wait=settings.LLM_GENERATE_WAIT_SECONDS)
-        audit.record(audit.Action.QUEUE_PROCESS, "queue", token=request.auth, processed=processed)
+        processed = actions.process_queue(Actor.of(request), max_iterations, wait=settings.LLM_GENERATE_WAIT_SECONDS)
         remaining = GenerationRequest.objects.waiting().count()
         return Response(
             {"success": True, "processed": processed, "remaining": remaining, "message": _processed(processed, remaining)}
@@ -151,8 +149,7 @@ class QueueViewSet(viewsets.ViewSet):
 
     @action(detail=False, methods=["post"])
     def clear(self, request):
-        cleared = queueing.clear_waiting()
-        audit.record(audit.Action.QUEUE_CLEAR, "queue", token=request.auth, cleared=cleared)
+        cleared = actions.clear_queue(Actor.of(request))
         return Response({"success": True, "cleared": cleared})
 
 

@@ -37,7 +37,12 @@ def generation(request):
     if request.status == GenerationRequest.Status.QUEUED:
         request.position = scheduling.queue_position(request)
     request.who = _who(request)
-    return {"generation": request, "timings": _timings(request), "took": _duration_or_none(request.duration)}
+    return {
+        "generation": request,
+        "timings": _timings(request),
+        "took": _duration_or_none(request.duration),
+        "text_removed": _text_removed(request),
+    }
 
 
 def duration(delta):
@@ -180,6 +185,14 @@ def _loaded_since(name):
     """When the gateway loaded `name`, if the last load it made was that model's (llm/residency.py records each)."""
     last = AuditEntry.objects.filter(action=audit.Action.MODEL_LOAD).order_by("-created_at", "-pk").first()
     return last.created_at if last is not None and last.target == name else None
+
+
+def _text_removed(request):
+    """True when the retention removed this request's text (llm/retention.py): it is past the days and has none."""
+    if not request.is_finished or request.finished_at is None:
+        return False
+    past = request.finished_at < timezone.now() - timedelta(days=settings.LLM_KEEP_REQUEST_TEXT_DAYS)
+    return past and not (request.prompt or request.response or request.messages)
 
 
 def _duration_or_none(delta):

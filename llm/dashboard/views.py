@@ -1,7 +1,8 @@
 """The operator dashboard. Each view validates, acts through the modules below, responds.
 
-Actions are POST forms that answer with a message and a redirect to the dashboard,
-and note who did what in the audit log, as the API does.
+Actions are POST forms that answer with a message and a redirect to the dashboard. They go
+through the same core as the API (llm/rules/actions.py), which notes who did what in the
+audit log; a prompt obeys the same limits (llm/rules/limits.py).
 """
 
 import logging
@@ -10,13 +11,15 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from llm import audit, catalog, queueing, residency
+from llm import queueing, residency
 from llm.dashboard import charts, panels
 from llm.dashboard import history as history_figures
 from llm.dashboard.access import staff_required
 from llm.dashboard.forms import CatalogModelForm, PromptForm
 from llm.models import GenerationRequest, ModelPull
 from llm.ollama import OllamaError
+from llm.rules import actions, limits
+from llm.rules.roles import Actor
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +70,13 @@ def try_prompt(request):
     if request.method != "POST" or not form.is_valid():
         return render(request, "llm/try.html", {"form": form})
     data = form.cleaned_data
-    generation = queueing.submit_generation(
-        None, data["model"], data["prompt"], form.options(), source=GenerationRequest.Source.DASHBOARD
-    )
+    try:
+        generation = queueing.submit_generation(
+            None, data["model"], data["prompt"], form.options(), source=GenerationRequest.Source.DASHBOARD
+        )
+    except limits.Refused as exc:
+        form.add_error(None, str(exc))
+        return render(request, "llm/try.html", {"form": form})
     # Generations carry a token, not a user: the log says who sent this one.
     log.info("Dashboard user %s queued %s on %s", request.user.get_username(), generation.request_id, data["model"])
     messages.success(request, f"Queued {generation.request_id} on {data['model']}.")
@@ -83,25 +90,22 @@ def pull(request):
     if not form.is_valid():
         return _answer(request, messages.ERROR, _first_error(form))
     name = form.cleaned_data["model"]
-    queueing.submit_pulls([name])
-    audit.record(audit.Action.PULL, name, user=request.user)
+    actions.pull(Actor.of(request), name)
     return _answer(request, messages.SUCCESS, f"Pulling {name}: follow it under Pulls.")
 
 
 @staff_required
 @require_POST
 def pull_all(request):
-    names = catalog.names()
-    queueing.submit_pulls(names)
-    audit.record(audit.Action.PULL_ALL, ", ".join(names), user=request.user)
-    return _answer(request, messages.SUCCESS, f"Pulling all {len(names)} models of the catalog.")
+    pulls = actions.pull_all(Actor.of(request))
+    return _answer(request, messages.SUCCESS, f"Pulling all {len(pulls)} models of the catalog.")
 
 
 @staff_required
 @require_POST
 def cancel_pull(request, pk):
     pull = get_object_or_404(ModelPull, pk=pk)
-    if not pull.cancel():
+    if not actions.cancel_pull(Actor.of(request), pull):
         return _answer(request, messages.ERROR, f"The pull of {pull.model} had already ended ({pull.status}).")
     return _answer(request, messages.SUCCESS, f"Cancelled the pull of {pull.model}.")
 
@@ -114,12 +118,11 @@ def switch(request):
         return _answer(request, messages.ERROR, _first_error(form))
     name = form.cleaned_data["model"]
     try:
-        residency.switch_to(name, wait=ACTION_WAIT_SECONDS)
+        actions.switch(Actor.of(request), name, wait=ACTION_WAIT_SECONDS)
     except residency.EngineBusy as exc:
         return _answer(request, messages.ERROR, str(exc))
     except OllamaError as exc:
         return _answer(request, messages.ERROR, f"Could not switch to {name}: {exc}")
-    audit.record(audit.Action.SWITCH, name, user=request.user)
     return _answer(request, messages.SUCCESS, f"Switched to {name}.")
 
 
@@ -127,12 +130,11 @@ def switch(request):
 @require_POST
 def unload(request):
     try:
-        unloaded = residency.unload(wait=ACTION_WAIT_SECONDS)
+        unloaded = actions.unload(Actor.of(request), wait=ACTION_WAIT_SECONDS)
     except residency.EngineBusy as exc:
         return _answer(request, messages.ERROR, str(exc))
     except OllamaError as exc:
         return _answer(request, messages.ERROR, f"Could not unload: {exc}")
-    audit.record(audit.Action.UNLOAD, ", ".join(unloaded), user=request.user)
     if not unloaded:
         return _answer(request, messages.INFO, "No model was loaded.")
     return _answer(request, messages.SUCCESS, f"Unloaded {', '.join(unloaded)}: its memory is free.")
@@ -141,8 +143,7 @@ def unload(request):
 @staff_required
 @require_POST
 def clear_queue(request):
-    cleared = queueing.clear_waiting()
-    audit.record(audit.Action.QUEUE_CLEAR, "queue", user=request.user, cleared=cleared)
+    cleared = actions.clear_queue(Actor.of(request))
     plural = "" if cleared == 1 else "s"
     return _answer(request, messages.SUCCESS, f"Cleared {cleared} waiting request{plural} from the queue.")
 

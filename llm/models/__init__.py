@@ -1,6 +1,7 @@
 """The app's models, one module per concern; import them from here."""
 
 from llm.models.audit import AuditEntry
+from llm.models.counters import Counter
 from llm.models.generations import GenerationQuerySet, GenerationRequest, WorkStatus, new_request_id
 from llm.models.leases import Lease
 from llm.models.pulls import ModelPull, PullQuerySet
@@ -10,6 +11,7 @@ __all__ = [
     "ApiToken",
     "ApiTokenQuerySet",
     "AuditEntry",
+    "Counter",
     "GenerationQuerySet",
     "GenerationRequest",
     "Lease",

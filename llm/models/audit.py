@@ -19,6 +19,8 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The dashboard's last model load, however many other entries came since.
+        indexes = [models.Index(fields=["action", "created_at"], name="llm_audit_action_created")]
         verbose_name_plural = "audit entries"
 
     def __str__(self):

@@ -1,12 +1,13 @@
-"""Generations: the durable queue, one row a request."""
+"""Generations: the durable queue, one row a request (a generation, a chat or an embed)."""
 
 import secrets
 
-from django.db import models
-from django.db.models import F
+from django.db import models, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from llm import notify
+from llm.models.counters import Counter
 from llm.models.tokens import ApiToken
 
 
@@ -25,6 +26,10 @@ class GenerationQuerySet(models.QuerySet):
         return self.filter(status__in=GenerationRequest.UNFINISHED)
 
 
+# A request that still has text of its own (llm/retention.py removes it after LLM_KEEP_REQUEST_TEXT_DAYS).
+HAS_TEXT = ~Q(prompt="") | ~Q(response="") | Q(messages__isnull=False) | ~Q(extra={})
+
+
 class WorkStatus(models.TextChoices):
     """Where a generation or a pull stands."""
 
@@ -41,6 +46,7 @@ class GenerationRequest(models.Model):
     class Kind(models.TextChoices):
         GENERATE = "generate"  # Ollama's /api/generate: a prompt
         CHAT = "chat"  # Ollama's /api/chat: messages
+        EMBED = "embed"  # Ollama's /api/embed: texts in, vectors out
 
     class Source(models.TextChoices):
         API = "api", "our API"
@@ -57,13 +63,18 @@ class GenerationRequest(models.Model):
     model = models.CharField(max_length=200, help_text="The catalog name the client asked for.")
     prompt = models.TextField(blank=True)
     messages = models.JSONField(null=True, blank=True, help_text="For chat: Ollama's messages.")
+    input = models.JSONField(null=True, blank=True, help_text="For embed: the texts to embed.")
     options = models.JSONField(default=dict, blank=True, help_text="Ollama options, max_tokens already mapped.")
     extra = models.JSONField(
         default=dict, blank=True, help_text="Other Ollama request fields passed through (system, format, ...)."
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     response = models.TextField(blank=True)
+    embeddings = models.JSONField(null=True, blank=True, help_text="For embed: one vector per text, from Ollama.")
     error = models.TextField(blank=True)
+    bad_input = models.BooleanField(
+        default=False, help_text="Failed because Ollama refused the request's own input (its 400), not for a fault."
+    )
     done_reason = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -92,8 +103,15 @@ class GenerationRequest(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["status", "created_at"]),
-            # The dashboard's history: requests finished in a window (llm/dashboard/history.py).
-            models.Index(fields=["finished_at"], name="llm_request_finished_idx"),
+            # The queue policy's oldest waiting request (llm/scheduling.py): without it, SQLite walks
+            # the whole table in pk order looking for a queued row.
+            models.Index(fields=["status", "id"], name="llm_request_status_id"),
+            # The dashboard's last finished and its history (llm/dashboard/history.py), the prune's
+            # cut-off (llm/retention.py).
+            models.Index(fields=["finished_at"], name="llm_request_finished_at"),
+            # The requests that still have their text, which only the prune reads: a small index
+            # (the last LLM_KEEP_REQUEST_TEXT_DAYS) that spares it a walk through the whole table.
+            models.Index(fields=["finished_at"], condition=HAS_TEXT, name="llm_request_with_text"),
         ]
         ordering = ["-created_at"]
 
@@ -105,9 +123,13 @@ class GenerationRequest(models.Model):
         return self.status not in self.UNFINISHED
 
     def requeue(self, reason):
-        """Put a request whose run was cut short back in line (it keeps its place)."""
-        requeued = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(
-            status=self.Status.QUEUED, started_at=None, response="", error=reason
+        """Put a request whose run was cut short back in line (it keeps its place).
+
+        Only if the run stored no text: a streaming client may hold those words,
+        and a second run would not write the same ones. False: not put back.
+        """
+        requeued = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING, response="").update(
+            status=self.Status.QUEUED, started_at=None, error=reason
         )
         self.refresh_from_db()
         return bool(requeued)
@@ -123,9 +145,14 @@ class GenerationRequest(models.Model):
         return bool(taken)
 
     def finish(self, response, final_chunk):
+        """Done: `final_chunk` is Ollama's last chunk of a generation, or its answer to an embed."""
         counters = {name: final_chunk.get(name) for name in self.OLLAMA_COUNTERS}
         ended = self._end(
-            self.Status.DONE, response=response, done_reason=final_chunk.get("done_reason") or "", **counters
+            self.Status.DONE,
+            response=response,
+            done_reason=final_chunk.get("done_reason") or "",
+            embeddings=final_chunk.get("embeddings"),
+            **counters,
         )
         if ended and self.token_id:
             # The token's usage, added up in the database: two processes may finish at once.
@@ -135,8 +162,14 @@ class GenerationRequest(models.Model):
                 generated_tokens=F("generated_tokens") + (self.eval_count or 0),
             )
 
-    def fail(self, reason):
-        self._end(self.Status.FAILED, error=str(reason))
+    def fail(self, reason, bad_input=False):
+        """Failed; `bad_input`: Ollama refused what the client sent (a door may answer 400)."""
+        self._end(self.Status.FAILED, error=str(reason), bad_input=bad_input)
+
+    def abandon(self, reason):
+        """Fail a request whether it waits or runs (a running one stops at its next checkpoint).
+        False when it had already ended."""
+        return self._end(self.Status.FAILED, error=str(reason), only_from=self.UNFINISHED)
 
     def cancel(self, reason="Cancelled"):
         """Cancel a waiting or running request; a running one stops at its next checkpoint."""
@@ -160,7 +193,12 @@ class GenerationRequest(models.Model):
         cancelled while it ran stays cancelled when the worker then finishes it.
         """
         fields.update(status=status, finished_at=timezone.now())
-        ended = GenerationRequest.objects.filter(pk=self.pk, status__in=only_from).update(**fields)
+        with transaction.atomic():
+            ended = GenerationRequest.objects.filter(pk=self.pk, status__in=only_from).update(**fields)
+            if ended:  # /metrics counts it now: the row itself may be pruned one day
+                Counter.add("llm_requests", outcome=status, source=self.source)
+                Counter.add("llm_generated_tokens", fields.get("eval_count") or 0, model=self.model)
+                Counter.add("llm_prompt_tokens", fields.get("prompt_eval_count") or 0, model=self.model)
         self.refresh_from_db()
         if ended:
             notify.notify(notify.request_channel(self.request_id))

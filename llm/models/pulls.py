@@ -1,8 +1,9 @@
 """Model downloads, with their progress in bytes."""
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
+from llm.models.counters import Counter
 from llm.models.generations import WorkStatus
 from llm.models.tokens import ApiToken
 
@@ -91,8 +92,12 @@ class ModelPull(models.Model):
         return self._end(self.Status.CANCELLED, error="Cancelled")
 
     def _end(self, status, **fields):
-        ended = ModelPull.objects.filter(pk=self.pk, status__in=(self.Status.QUEUED, self.Status.RUNNING)).update(
-            status=status, finished_at=timezone.now(), **fields
-        )
-        self.refresh_from_db()
+        with transaction.atomic():
+            ended = ModelPull.objects.filter(pk=self.pk, status__in=(self.Status.QUEUED, self.Status.RUNNING)).update(
+                status=status, finished_at=timezone.now(), **fields
+            )
+            self.refresh_from_db()
+            if ended:  # /metrics counts it now: the row itself may be pruned one day
+                Counter.add("llm_pulls", status=status)
+                Counter.add("llm_pull_bytes", self.completed_bytes, model=self.model)
         return bool(ended)

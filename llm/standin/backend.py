@@ -3,7 +3,12 @@
 A backend turns (model, prompt or chat messages, options) into a stream of
 tokens.  The server owns ``num_predict``, ``stop`` and the streaming; the
 backend says what the text is, and loads/unloads models when ``state.py``
-makes one resident or drops it.
+makes one resident or drops it.  For embeddings a backend splits a text into
+tokens (the server truncates them to the context) and turns tokens into a
+vector.  Both backends give hashed vectors (``hashed_embedding``): the same
+text always gives the same vector and texts sharing words point alike, but it
+is no model's real embedding; the llama backend hashes the model's real tokens,
+so its ``prompt_eval_count`` is real.
 
 - ``EchoBackend`` is deterministic so tests can tell prompts apart.
 - ``LlamaCppBackend`` runs a real GGUF model through llama-cpp-python (the
@@ -21,11 +26,13 @@ import codecs
 import gc
 import importlib.util
 import os
+import random
 import re
 import threading
 import time
 import zlib
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -48,6 +55,8 @@ class Backend(Protocol):
 
     def count_prompt_tokens(self, model: str, prompt_or_messages) -> int: ...
 
+    def embedding_tokens(self, model: str, text: str) -> list: ...
+
     def load(self, model: str) -> None: ...
 
     def unload(self, model: str) -> None: ...
@@ -67,6 +76,26 @@ def prompt_text(prompt_or_messages) -> str:
 
 def token_id(token: str) -> int:
     return zlib.crc32(token.encode()) % 128_000 + 1
+
+
+EMBEDDING_LENGTH = 384  # all-minilm's; what /api/embed answers without `dimensions`
+BOS = "<s>"
+
+
+def hashed_embedding(model: str, tokens: list, length: int = EMBEDDING_LENGTH) -> list[float]:
+    """A deterministic, unnormalized vector: the sum of one pseudo-random vector per token,
+    seeded by the model and the token (another model gives other vectors)."""
+    vector = [0.0] * length
+    for token in tokens:
+        for index, value in enumerate(_token_vector(model, str(token), length)):
+            vector[index] += value
+    return vector
+
+
+@lru_cache(maxsize=4096)
+def _token_vector(model: str, token: str, length: int) -> tuple[float, ...]:
+    rng = random.Random(zlib.crc32(f"{model}\0{token}".encode()))
+    return tuple(rng.gauss(0.0, 1.0) for _ in range(length))
 
 
 class EchoBackend:
@@ -98,6 +127,10 @@ class EchoBackend:
         if isinstance(prompt_or_messages, str):
             return len(prompt_or_messages.split()) + 1
         return sum(len(str(m.get("content") or "").split()) + 4 for m in prompt_or_messages if isinstance(m, dict))
+
+    def embedding_tokens(self, model: str, text: str) -> list:
+        """A start token and the words, as count_prompt_tokens counts them."""
+        return [BOS, *text.split()]
 
     def load(self, model: str) -> None:
         pass
@@ -209,6 +242,11 @@ class LlamaCppBackend:
     def count_prompt_tokens(self, model: str, prompt_or_messages) -> int:
         llama, _ = self._get(model)
         return len(self._prompt_tokens(llama, prompt_or_messages, None, False))
+
+    def embedding_tokens(self, model: str, text: str) -> list:
+        """The model's real tokens of the text (hashed into a vector by the server: not a real embedding)."""
+        llama, _ = self._get(model)
+        return llama.tokenize(text.encode("utf-8"), add_bos=True, special=False)
 
     def tokens(self, model: str, prompt_or_messages, options: dict, *, system=None, raw=False,
                stats=None) -> Iterator[str]:

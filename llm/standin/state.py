@@ -104,6 +104,8 @@ def _zero_counters() -> dict:
         "generations_by_model": {},
         "prompts": {},
         "streamed_tokens": {},
+        "embeds": 0,
+        "embeds_by_model": {},
         "loads": 0,
         "unloads": 0,
         "load_failures": 0,
@@ -287,7 +289,7 @@ class State:
 
     # ------------------------------------------------------------ generations
     def begin_generation(self) -> None:
-        """A generate/chat request starts loading or producing tokens."""
+        """A generate/chat/embed request starts loading or producing tokens."""
         with self.cond:
             c = self.counters
             c["active_generations"] += 1
@@ -300,6 +302,13 @@ class State:
             c["generations"] += 1
             c["generations_by_model"][spec.name] = c["generations_by_model"].get(spec.name, 0) + 1
             c["prompts"][prompt] = c["prompts"].get(prompt, 0) + 1
+
+    def count_embed(self, spec: ModelSpec) -> None:
+        """Its model is loaded: it is an embed request (counted per model; not a generation)."""
+        with self.cond:
+            c = self.counters
+            c["embeds"] += 1
+            c["embeds_by_model"][spec.name] = c["embeds_by_model"].get(spec.name, 0) + 1
 
     def end_generation(self) -> None:
         with self.cond:

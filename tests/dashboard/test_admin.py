@@ -18,10 +18,14 @@ def create_token(admin_client, name="ci deploys"):
     )
 
 
+def shown_key(response):
+    """The key on the page that answers the token's creation."""
+    return re.search(r'<code id="new-key"[^>]*>(llm_[\w-]+)</code>', response.content.decode()).group(1)
+
+
 def test_creating_a_token_shows_its_key_once(admin_client):
     response = create_token(admin_client)
-    [message] = [str(message) for message in response.context["messages"] if "copy it now" in str(message)]
-    raw = re.search(r"is (llm_\S+) — copy it now", message).group(1)
+    raw = shown_key(response)
     token = ApiToken.objects.get(name="ci deploys")
     assert token.key_hash == hash_key(raw) and raw.startswith(token.prefix)
     assert ApiToken.objects.authenticate(raw) == token
@@ -29,9 +33,20 @@ def test_creating_a_token_shows_its_key_once(admin_client):
     assert raw not in admin_client.get(f"/admin/llm/apitoken/{token.pk}/change/").content.decode()
 
 
-def test_the_database_never_holds_the_raw_key(admin_client):
+def test_the_new_key_is_in_the_answer_itself_and_in_no_cookie(admin_client):
     response = create_token(admin_client)
-    raw = re.search(r"(llm_[\w-]+)", " ".join(str(message) for message in response.context["messages"])).group(1)
+    assert response.redirect_chain == []  # no redirect: the key never travels to a next page
+    raw = shown_key(response)
+    cookies = {**admin_client.cookies, **response.cookies}
+    assert cookies and not any(raw in morsel.value or raw in morsel.OutputString() for morsel in cookies.values())
+    assert "messages" not in response.cookies
+    assert "no-store" in response["Cache-Control"]
+    later = admin_client.get("/admin/llm/apitoken/")
+    assert raw not in later.content.decode() and not any(raw in morsel.value for morsel in later.cookies.values())
+
+
+def test_the_database_never_holds_the_raw_key(admin_client):
+    raw = shown_key(create_token(admin_client))
     token = ApiToken.objects.get()
     assert raw not in {token.name, token.prefix, token.key_hash}
 
@@ -51,7 +66,7 @@ def test_editing_a_token_keeps_its_key(admin_client):
         {"name": "new name", "owner": "", "revoked_at_0": "", "revoked_at_1": ""},
         follow=True,
     )
-    assert not any("copy it now" in str(message) for message in response.context["messages"])
+    assert "new-key" not in response.content.decode()
     assert ApiToken.objects.authenticate(raw).name == "new name"
 
 
@@ -77,6 +92,14 @@ def test_requests_are_listed_read_only_with_filters_and_search(admin_client):
     assert admin_client.get("/admin/llm/generationrequest/add/").status_code == 403
     change = admin_client.get(f"/admin/llm/generationrequest/{generation.pk}/change/")
     assert change.status_code == 200 and b'name="_save"' not in change.content
+
+
+def test_embeds_are_listed_apart_with_the_kind_filter(admin_client):
+    GenerationRequest.objects.create(model="llama3.2:1b", prompt="a generation")
+    embed = GenerationRequest.objects.create(model="llama3.2:1b", kind="embed", input=["a text"], embeddings=[[0.6, 0.8]])
+    listing = admin_client.get("/admin/llm/generationrequest/?kind__exact=embed")
+    assert list(listing.context["cl"].result_list) == [embed]
+    assert admin_client.get(f"/admin/llm/generationrequest/{embed.pk}/change/").status_code == 200
 
 
 def test_pulls_are_listed_read_only_with_filters_and_search(admin_client):

@@ -76,3 +76,21 @@ def test_the_live_partial_is_the_request_without_the_page(staff_client):
 
 def test_an_unknown_request_is_404(staff_client):
     assert staff_client.get("/requests/req_nope/").status_code == 404
+
+
+def test_a_request_whose_text_the_retention_removed_says_so(staff_client, settings):
+    from datetime import timedelta
+
+    from llm import retention
+
+    settings.LLM_KEEP_REQUEST_TEXT_DAYS = 7
+    generation = finished_request(finished_at=timezone.now() - timedelta(days=8))
+    retention.prune()
+    html = staff_client.get(f"/requests/{generation.request_id}/").content.decode()
+    assert 'data-test="text-removed"' in html and "What is PHP?" not in html
+
+
+def test_a_recent_request_with_an_empty_prompt_is_not_said_to_be_pruned(staff_client):
+    generation = finished_request(prompt="", response="")
+    html = staff_client.get(f"/requests/{generation.request_id}/").content.decode()
+    assert 'data-test="text-removed"' not in html and "No response." in html

@@ -5,7 +5,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from llm.models import ApiToken
-from tests.support.history import LLAMA, NOW, at, finished_request, seed_hour
+from tests.support.history import LLAMA, NOW, finished_request, seed_hour
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,6 @@
 """Nothing is lost when the worker dies or is stopped: real processes, real signals."""
 
+import json
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
@@ -37,9 +38,29 @@ def test_a_sigkilled_worker_loses_nothing_and_runs_nothing_twice_at_once(service
     assert counters["max_concurrent_generations"] == 1
     assert counters["max_resident"] == 1
     prompts = counters["prompts"]
-    # Each prompt reached Ollama once, but for the one cut short, which ran again.
+    # Each prompt reached Ollama once, but for the one cut short, which ran again if it had stored no text.
     assert sorted(prompts.values())[:-1] == [1] * 19 and max(prompts.values()) <= 2
     assert len(prompts) == 20
+
+
+def test_a_stream_cut_short_by_a_sigkilled_worker_never_joins_two_runs(service, standin):
+    standin.configure(token_seconds=0.02)
+    prompt = "never joined twice"
+    body = {"model": "llama3.2:1b", "prompt": prompt, "stream": True, "options": {"max_tokens": 400}}  # about 8 s
+    with service.post("/generate", body, stream=True) as response:
+        lines = (json.loads(raw) for raw in response.iter_lines() if raw)
+        first = next(line for line in lines if line.get("response"))
+        service.kill_worker(signal.SIGKILL)  # mid-generation, with text the client already holds
+        service.start_worker()
+        rest = list(lines)
+    streamed = first["response"] + "".join(line.get("response", "") for line in rest)
+    last = rest[-1]
+    assert last["done"] is True and last["success"] is False, last
+    assert "stopped in the middle of the reply" in last["message"]
+    assert service.get(f"/requests/{first['request_id']}").json()["status"] == "failed"
+    # What the client got is the start of one run, and no second run wrote anything after it.
+    assert ("echo:" + f" {prompt}" * 200).startswith(streamed)
+    assert standin.counters()["prompts"][prompt] == 1
 
 
 def test_sigterm_lets_the_worker_finish_the_request_in_hand(service, standin):

@@ -99,13 +99,20 @@ def test_pull_streams_progress_with_an_admin_token(ollama_client, standin):
     assert "qwen3:4b" in {model.model for model in ollama_client.list().models}
 
 
-def test_pull_and_delete_need_an_admin_token(service, standin):
+def test_pull_delete_load_and_unload_need_an_admin_token(service, standin):
     key = service.manage("create_token", "generate only").strip()
     plain = ollama.Client(host=service.url + "/ollama", headers={"Authorization": f"Bearer {key}"})
-    for call in (lambda: plain.pull("qwen3:4b"), lambda: plain.delete("qwen3:4b")):
+    calls = (
+        lambda: plain.pull("qwen3:4b"),
+        lambda: plain.delete("qwen3:4b"),
+        lambda: plain.generate(model="gemma3:4b", prompt=""),
+        lambda: plain.chat(model="gemma3:4b", messages=[], keep_alive=0),
+    )
+    for call in calls:
         with pytest.raises(ollama.ResponseError) as raised:
             call()
         assert raised.value.status_code == 403
+    assert standin.counters()["resident"] == []
 
 
 def test_delete_removes_a_model(ollama_client, standin):

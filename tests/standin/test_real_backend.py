@@ -215,3 +215,13 @@ def test_two_clients_on_one_model_both_get_whole_answers(real, http):
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(ask, (1, 2)))
     assert all(answer["done"] and answer["eval_count"] > 0 and answer["response"] for answer in answers)
+
+
+def test_embed_loads_the_real_model_and_hashes_its_real_tokens(real, http):
+    body = {"model": "llama3.2:1b", "input": ["Why is the sky blue?", "Why is the sky blue?"]}
+    reply = http.post(real.url + "/api/embed", json=body, timeout=60).json()
+    first, second = reply["embeddings"]
+    assert first == second and len(first) == 384
+    assert reply["prompt_eval_count"] >= 2 and reply["prompt_eval_count"] % 2 == 0
+    counters = real.counters()
+    assert counters["backend_loaded"] == ["llama3.2:1b"] and counters["embeds"] == 1

@@ -72,12 +72,15 @@ class Database:
 
 
 class Service:
-    def __init__(self, standin, env=None, web_threads=32):
+    WORKER_COMMAND = ("worker",)  # as the Procfile runs it
+
+    def __init__(self, standin, env=None, web_threads=32, token=None):
         self.standin = standin
         self.folder = Path(tempfile.mkdtemp(prefix="llm-e2e-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.token = "e2e-" + secrets.token_urlsafe(16)
+        # Another service's token sees that service's requests in a database restored from it.
+        self.token = token or "e2e-" + secrets.token_urlsafe(16)
         self.database = Database(self.folder)
         self.env = {
             **os.environ,
@@ -96,10 +99,13 @@ class Service:
         self.web = self.worker = None
 
     @classmethod
-    def start(cls, standin, **kwargs):
+    def start(cls, standin, before_start=None, **kwargs):
+        """Migrate, then start web and worker; `before_start(service)` runs between (to seed the database)."""
         service = cls(standin, **kwargs)
         try:
             service._run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"])
+            if before_start is not None:
+                before_start(service)
             service.start_web()
             service.start_worker()
         except BaseException:
@@ -121,7 +127,7 @@ class Service:
         poll(self._answers, 30, message=f"the web server at {self.url}\n{self.logs()}")
 
     def start_worker(self):
-        self.worker = self._spawn("worker", [sys.executable, "manage.py", "qcluster"])
+        self.worker = self._spawn("worker", [sys.executable, "manage.py", *self.WORKER_COMMAND])
 
     def kill_worker(self, sig=signal.SIGKILL):
         """Signal the whole qcluster process group (sentinel, pusher, workers) and reap it."""
@@ -161,6 +167,17 @@ class Service:
             check=True, capture_output=True, text=True,
         )
         return result.stdout
+
+    def store_unannounced(self, **fields):
+        """Store a generation of the service's token straight in the database, waking nobody
+        (as a web process killed between storing a request and waking the worker would)."""
+        self.get("/status")  # the token's row exists once it was used
+        code = (
+            "from llm.models import ApiToken, GenerationRequest\n"
+            "token = ApiToken.objects.get(is_bootstrap=True)\n"
+            f"print(GenerationRequest.objects.create(token=token, **{fields!r}).request_id)"
+        )
+        return self.manage("shell", "-c", code).strip().splitlines()[-1]
 
     def _run(self, argv):
         subprocess.run(argv, cwd=REPO_ROOT, env=self.env, check=True, capture_output=True)

@@ -1,0 +1,78 @@
+"""Every change of the service's state, whoever asks and through whichever door.
+
+Each action checks that the actor may (roles.require_operator), acts through the module
+that owns the work, and writes the audit entry naming the token or the user:
+
+    actions.switch(Actor.of(request), "phi4:mini", wait=120)
+
+Loading a model (Ollama's empty prompt) is a switch; Ollama's keep_alive 0 is an unload.
+A change that fails is not written down as done (a pull is: it is asked for at once).
+"""
+
+from llm import audit, catalog, queueing, residency, runner
+from llm.models import ModelPull
+from llm.ollama import client
+from llm.rules.roles import Actor, require_operator
+
+Action = audit.Action
+
+
+def switch(actor: Actor, name: str, wait: float) -> None:
+    """Make `name` the one model in memory (/switch, Ollama's load, the dashboard's Switch)."""
+    require_operator(actor)
+    residency.switch_to(name, wait=wait)
+    audit.record(Action.SWITCH, name, **actor.audit_fields())
+
+
+def unload(actor: Actor, wait: float) -> list[str]:
+    """Free the model's memory now; returns the names unloaded."""
+    require_operator(actor)
+    unloaded = residency.unload(wait=wait)
+    audit.record(Action.UNLOAD, ", ".join(unloaded) or "nothing", **actor.audit_fields())
+    return unloaded
+
+
+def pull(actor: Actor, name: str) -> ModelPull:
+    """Download a catalog model in the background (or join the pull already on its way)."""
+    require_operator(actor)
+    audit.record(Action.PULL, name, **actor.audit_fields())
+    return queueing.submit_pulls([name], actor.token)[0]
+
+
+def pull_all(actor: Actor) -> list[ModelPull]:
+    require_operator(actor)
+    names = catalog.names()
+    audit.record(Action.PULL_ALL, ", ".join(names), **actor.audit_fields())
+    return queueing.submit_pulls(names, actor.token)
+
+
+def cancel_pull(actor: Actor, pull: ModelPull) -> bool:
+    """Stop a pull; False when it had already ended."""
+    require_operator(actor)
+    if not pull.cancel():
+        return False
+    audit.record(Action.PULL_CANCEL, pull.model, **actor.audit_fields())
+    return True
+
+
+def delete(actor: Actor, name: str) -> None:
+    """Remove a catalog model from Ollama's disk."""
+    require_operator(actor)
+    client().delete(catalog.get(name).tag)
+    audit.record(Action.DELETE, name, **actor.audit_fields())
+
+
+def process_queue(actor: Actor, max_iterations: int, wait: float) -> int:
+    """Run up to `max_iterations` queued requests inside the call; returns how many ran."""
+    require_operator(actor)
+    processed = runner.drain(max_iterations, lease_wait=wait)
+    audit.record(Action.QUEUE_PROCESS, "queue", processed=processed, **actor.audit_fields())
+    return processed
+
+
+def clear_queue(actor: Actor) -> int:
+    """Cancel every request not yet started; returns how many."""
+    require_operator(actor)
+    cleared = queueing.clear_waiting()
+    audit.record(Action.QUEUE_CLEAR, "queue", cleared=cleared, **actor.audit_fields())
+    return cleared

@@ -1,0 +1,166 @@
+"""What a generation must fit, through every door: text size, rates, the queue bound.
+
+- Text: the prompt, the system prompt, and the messages of a chat taken together, each at
+  most LLM_MAX_PROMPT_CHARS characters (413).
+- Rates, per token, with DRF's throttling and Django's cache (429 with Retry-After). Rates
+  come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] under "<scope>.<role>":
+
+      "token.generate": "300/min",  "token.admin": "3000/min",            every call
+      "generation.generate": "60/min", "generation.admin": "600/min",     generations queued
+
+  A rate of None means no limit. `TokenRateThrottle` is DRF's default throttle, on every view
+  of every door; the generation rate is counted by `check_generation_rate` when a generation
+  is queued, whichever door it came through. The counts live in Django's cache: the default
+  local-memory cache is right for the one web process `llmsite/gunicorn.py` runs.
+- The queue: at most LLM_MAX_QUEUE_LENGTH requests wait (503 with Retry-After). `queue_place()`
+  counts and inserts in one transaction behind a row lock, so N submits at once against a
+  bound B never accept more than B, on SQLite and PostgreSQL alike.
+"""
+
+from collections import namedtuple
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from llm.models import ApiToken, GenerationRequest, Lease
+
+# The row whose lock admits one request into the queue at a time (a Lease row, never held
+# as a lease: the lock lasts one transaction).
+QUEUE_GATE = "queue-gate"
+
+
+class Refused(Exception):
+    """A generation the limits do not let in."""
+
+
+class TextTooLong(Refused):
+    """413: more text than LLM_MAX_PROMPT_CHARS."""
+
+
+class RateLimited(Refused):
+    """429: the token queued more generations than its rate allows."""
+
+    def __init__(self, wait):
+        self.wait = wait
+        super().__init__(f"Too many generations for this token; try again in {int(wait or 0) + 1} seconds")
+
+
+class QueueFull(Refused):
+    """503: more requests wait than LLM_MAX_QUEUE_LENGTH allows."""
+
+    retry_after = 5
+
+
+# --- Text --------------------------------------------------------------------------------------
+
+
+def check_text(
+    prompt: str | None = "", system: str | None = "", messages: list | None = None, input: list | None = None
+) -> None:
+    """Raise TextTooLong when a field the model reads is longer than LLM_MAX_PROMPT_CHARS.
+
+    `input`: an embed's texts, counted together like a chat's messages.
+    """
+    limit = settings.LLM_MAX_PROMPT_CHARS
+    sizes = {
+        "prompt": _length(prompt),
+        "system": _length(system),
+        "messages": sum(_length(message.get("content")) for message in messages or [] if isinstance(message, dict)),
+        "input": sum(_length(text) for text in input or []),
+    }
+    for field, size in sizes.items():
+        if size > limit:
+            together = " (all their contents together)" if field in ("messages", "input") else ""
+            raise TextTooLong(f"{field}: longer than the {limit} characters allowed{together}")
+
+
+def _length(text):
+    return len(text) if isinstance(text, str) else 0
+
+
+# --- Rates ---------------------------------------------------------------------------------------
+
+_Caller = namedtuple("_Caller", "auth")  # what a throttle reads of a request: its token
+
+
+class TokenRateThrottle(SimpleRateThrottle):
+    """Every API call, counted per token, at its role's rate. DRF's default throttle."""
+
+    scope = "token"
+
+    def __init__(self):
+        # The rate depends on the caller's role, so it is chosen in allow_request.
+        self.rate = self.num_requests = self.duration = None
+
+    def allow_request(self, request, view):
+        token = request.auth
+        if not isinstance(token, ApiToken):
+            return True  # refused before this by the permissions, or the dashboard: nothing to count
+        self.rate = api_settings.DEFAULT_THROTTLE_RATES.get(f"{self.scope}.{token.role}")
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.token = token
+        return super().allow_request(request, view)
+
+    def throttle_failure(self):
+        # The usage page counts refusals. A call meets at most one refusal: the view (and with it
+        # the generation rate) is not reached once the rate of every call refuses.
+        self.token.count_refusal()
+        return False
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+
+
+class GenerationRateThrottle(TokenRateThrottle):
+    """Generations queued, per token: the expensive calls. Counted by `check_generation_rate`."""
+
+    scope = "generation"
+
+
+def check_generation_rate(token: ApiToken | None) -> None:
+    """Count one generation for `token`; RateLimited when past its rate. No token (the dashboard): no limit."""
+    throttle = GenerationRateThrottle()
+    if not throttle.allow_request(_Caller(token), None):
+        raise RateLimited(throttle.wait())
+
+
+# --- The queue bound -------------------------------------------------------------------------------
+
+
+@contextmanager
+def queue_place():
+    """A transaction in which one more request may be stored, or QueueFull.
+
+    Admissions take turns on a row lock (an UPDATE: a row lock on PostgreSQL, the write lock
+    on SQLite) held until commit, so the count below sees every request admitted before.
+    """
+    with transaction.atomic():
+        _lock_gate()
+        if GenerationRequest.objects.waiting().count() >= settings.LLM_MAX_QUEUE_LENGTH:
+            raise QueueFull(f"The queue is full ({settings.LLM_MAX_QUEUE_LENGTH} requests wait); try again shortly")
+        yield
+
+
+def _lock_gate():
+    if Lease.objects.filter(name=QUEUE_GATE).update(holder=""):
+        return
+    try:
+        with transaction.atomic():  # first use on this database: make the row
+            Lease.objects.create(name=QUEUE_GATE)
+    except IntegrityError:
+        pass  # someone else made it
+    Lease.objects.filter(name=QUEUE_GATE).update(holder="")
+
+
+# --- All of them, for a door that stores a generation ------------------------------------------------
+
+
+def admit_generation(
+    token: ApiToken | None, prompt: str = "", system: str = "", messages: list | None = None, input: list | None = None
+) -> None:
+    """The text and rate rules for one generation or embed (the queue bound comes with `queue_place()`)."""
+    check_text(prompt, system, messages, input)
+    check_generation_rate(token)
