@@ -40,7 +40,7 @@ def ollama_api(admin_token):
 
 
 def test_letting_go_of_the_engine_wakes_the_worker_when_a_request_waits(wake_ups, waiting):
-    with residency.engine():
+    with residency.engine() as holder:
         assert holder is not None
         assert wake_ups == []
     assert wake_ups == [True]
