@@ -202,7 +202,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["llm.api.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["llm.api.permissions.HasApiToken"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["llm.api.parsers.SafeJSONParser"],
     "EXCEPTION_HANDLER": "llm.api.exceptions.handler",
     "UNAUTHENTICATED_USER": None,
     # Per-token rate limits (llm/api/throttling.py), by scope and the token's role.

@@ -5,19 +5,14 @@ any door waits behind the others and obeys the single-model rule.
 """
 
 from django.conf import settings
-from rest_framework import parsers, views
-from rest_framework.exceptions import NotFound
+from rest_framework import views
+from rest_framework.exceptions import NotFound, ValidationError
 
 from llm import catalog, queueing
 from llm.api.exceptions import handler as contract_handler
+from llm.api.parsers import AnyJSONParser
 from llm.api.serializers import OptionsSerializer
 from llm.models import GenerationRequest
-
-
-class AnyJSONParser(parsers.JSONParser):
-    """Ollama reads the body as JSON whatever the Content-Type (curl's -d sends a form type)."""
-
-    media_type = "*/*"
 
 
 class CompatView(views.APIView):
@@ -51,9 +46,15 @@ def resolve_model(name, not_found):
         raise NotFound(not_found.format(name=name)) from None
 
 
-def validated_options(options):
+def validated_options(options, field="options"):
+    """Ollama's options, checked as our API checks them; a 400 names `field` and the option."""
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise ValidationError({field: "Must be a JSON object."})
     serializer = OptionsSerializer(data=options)
-    serializer.is_valid(raise_exception=True)
+    if not serializer.is_valid():
+        raise ValidationError({field: serializer.errors})
     return serializer.validated_data
 
 

@@ -93,7 +93,7 @@ def _translate(exc):
         return unavailable
     if isinstance(exc, (OllamaResponseError, OllamaError)):
         return BadGateway(f"Ollama error: {exc}")
-    if isinstance(exc, exceptions.ParseError):
+    if type(exc) is exceptions.ParseError:  # DRF's own, which quotes the decoder; ours say what is wrong
         return exceptions.ParseError("Malformed JSON in request body")
     return exc
 

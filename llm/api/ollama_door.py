@@ -70,7 +70,7 @@ class Generate(OllamaView):
             entry,
             GenerationRequest.Source.OLLAMA,
             kind=self.kind,
-            options=validated_options(body.get("options") or {}),
+            options=validated_options(body.get("options")),
             extra={key: body[key] for key in self.fields if key in body},
             **self.content(body),
         )
