@@ -5,10 +5,12 @@ any door waits behind the others and obeys the single-model rule.
 """
 
 from django.conf import settings
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import views
 from rest_framework.exceptions import NotFound, ValidationError
 
 from llm import catalog, queueing
+from llm.api.exceptions import door_error_response, invalid_field
 from llm.api.exceptions import handler as contract_handler
 from llm.api.parsers import AnyJSONParser
 from llm.api.serializers import OptionsSerializer
@@ -24,13 +26,21 @@ class CompatView(views.APIView):
         def reshaped(exc, context):
             response = contract_handler(exc, context)
             if response is not None:
-                response.data = self.error_body(response.status_code, response.data["message"])
+                response.data = self.error_body(response.status_code, response.data["message"], invalid_field(exc))
             return response
 
         return reshaped
 
-    def error_body(self, status_code, message):
+    def error_body(self, status_code, message, param=None):
         raise NotImplementedError
+
+
+@csrf_exempt  # else a POST to an unknown path gets Django's HTML 403 (no CSRF token), which clients print whole
+def endpoint_not_found(request, path=""):
+    """The last route of each compatible door: any method, any path it does not serve."""
+    return door_error_response(
+        request.path, 404, f"Endpoint not found: {request.method} {request.path}", code="unknown_url"
+    )
 
 
 def resolve_model(name, not_found):

@@ -14,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from llm import catalog, keepalive, queueing, residency, streaming
+from llm.api.exceptions import ollama_error
 from llm.api.permissions import IsAdminToken
 from llm.api.compat import CompatView, end_message, resolve_model, submit, validated_options, wait_unstreamed
 from llm.models import GenerationRequest, ModelPull
@@ -25,8 +26,8 @@ PULL_POLL_SECONDS = 0.25
 
 
 class OllamaView(CompatView):
-    def error_body(self, status_code, message):
-        return {"error": message}
+    def error_body(self, status_code, message, param=None):
+        return ollama_error(status_code, message)
 
 
 def root(request):
@@ -200,6 +201,3 @@ def _pull_lines(pull):
     else:
         yield json.dumps({"error": pull.error or pull.status}) + "\n"
 
-
-def not_found(request):
-    return HttpResponse("404 page not found", status=404, content_type="text/plain")

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
 from llm.api import ollama_door as door
+from llm.api.compat import endpoint_not_found
 
 urlpatterns = [
     path("", door.root),
@@ -12,5 +13,6 @@ urlpatterns = [
     path("api/chat", door.Chat.as_view()),
     path("api/pull", door.Pull.as_view()),
     path("api/delete", door.Delete.as_view()),
-    re_path(r"^.*$", door.not_found),
+    # Keep last: any other path, any method, is a 404 in Ollama's error shape.
+    re_path(r"^.*$", endpoint_not_found),
 ]

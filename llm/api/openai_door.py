@@ -11,6 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from llm import catalog, streaming
+from llm.api.exceptions import openai_error
 from llm.api.compat import CompatView, end_message, resolve_model, submit, validated_options, wait_unstreamed
 from llm.models import GenerationRequest
 
@@ -25,24 +26,21 @@ OPTION_NAMES = {
     "frequency_penalty": "frequency_penalty",
     "presence_penalty": "presence_penalty",
 }
-ERROR_TYPES = {401: "invalid_request_error", 403: "permission_error", 404: "invalid_request_error", 429: "rate_limit_error"}
-ERROR_CODES = {401: "invalid_api_key", 404: "model_not_found"}
-
-
-def openai_error(status_code, message):
-    kind = ERROR_TYPES.get(status_code, "server_error" if status_code >= 500 else "invalid_request_error")
-    return {"error": {"message": message, "type": kind, "param": None, "code": ERROR_CODES.get(status_code)}}
 
 
 class OpenAIView(CompatView):
-    def error_body(self, status_code, message):
-        return openai_error(status_code, message)
+    def error_body(self, status_code, message, param=None):
+        return openai_error(status_code, message, param=param)
 
 
 class Models(OpenAIView):
     def get(self, request):
-        data = [{"id": name, "object": "model", "created": 0, "owned_by": "llm-gateway"} for name in catalog.names()]
-        return Response({"object": "list", "data": data})
+        return Response({"object": "list", "data": [_model(name) for name in catalog.names()]})
+
+
+class Model(OpenAIView):
+    def get(self, request, model_id):
+        return Response(_model(_entry(model_id).name))
 
 
 class ChatCompletions(OpenAIView):
@@ -136,6 +134,10 @@ class Completions(ChatCompletions):
 
 def _entry(name):
     return resolve_model(name, "The model `{name}` does not exist")
+
+
+def _model(name):
+    return {"id": name, "object": "model", "created": 0, "owned_by": "llm-gateway"}
 
 
 def _options(body):

@@ -50,9 +50,13 @@ def try_prompt(request):
     if request.method != "POST" or not form.is_valid():
         return render(request, "llm/try.html", {"form": form})
     data = form.cleaned_data
-    generation = queueing.submit_generation(
-        None, data["model"], data["prompt"], form.options(), source=GenerationRequest.Source.DASHBOARD
-    )
+    try:
+        generation = queueing.submit_generation(
+            None, data["model"], data["prompt"], form.options(), source=GenerationRequest.Source.DASHBOARD
+        )
+    except queueing.QueueFull as exc:
+        form.add_error(None, str(exc))
+        return render(request, "llm/try.html", {"form": form})
     # Generations carry a token, not a user: the log says who sent this one.
     log.info("Dashboard user %s queued %s on %s", request.user.get_username(), generation.request_id, data["model"])
     messages.success(request, f"Queued {generation.request_id} on {data['model']}.")
