@@ -14,6 +14,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from llm import catalog, keepalive, queueing, residency, streaming
+from llm.api import ollama_fields
 from llm.api.exceptions import ollama_error
 from llm.api.permissions import IsAdminToken
 from llm.api.compat import CompatView, end_message, resolve_model, submit, validated_options, wait_unstreamed
@@ -63,6 +64,7 @@ class Generate(OllamaView):
 
     def post(self, request):
         body = request.data
+        self.check(body)
         entry = _entry(body.get("model"))
         if self._is_load_request(body):
             return Response(self._load_or_unload(entry, body))
@@ -82,6 +84,9 @@ class Generate(OllamaView):
         if message := end_message(generation):
             return Response({"error": message}, status=500)
         return Response(_final(generation, name, self.piece(generation.response)))
+
+    def check(self, body):
+        ollama_fields.check_generate(body)
 
     def content(self, body):
         return {"prompt": body.get("prompt") or ""}
@@ -109,6 +114,9 @@ class Generate(OllamaView):
 class Chat(Generate):
     kind = GenerationRequest.Kind.CHAT
     fields = CHAT_FIELDS
+
+    def check(self, body):
+        ollama_fields.check_chat(body)
 
     def content(self, body):
         messages = body.get("messages") or []
