@@ -1,10 +1,13 @@
 """Schema fuzzing: schemathesis calls every operation of the OpenAPI schema with generated
-bodies and parameters; no answer may be a 5xx, and every answer must match the schema."""
+bodies and parameters; no answer may be a 5xx, and every answer must match the schema.
+
+Seeded and bounded in the suite, long and unseeded under bin/fuzz (tests/support/fuzzing.py)."""
 
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
-from hypothesis import HealthCheck, settings
+
+from tests.support.fuzzing import fuzz_settings
 
 API_SCHEMA = "/api/v1/llm/schema/?format=json"
 # Generations run for real (on the stand-in): keep each one short.
@@ -37,6 +40,6 @@ def quick_standin(standin, settings):
 
 @pytest.mark.django_db(transaction=True)
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@fuzz_settings(examples=15)
 def test_every_operation_answers_as_its_schema_says(case, admin_token, quick_standin, inline_worker):
     case.call_and_validate(headers={"X-API-Key": admin_token[1]})
