@@ -54,6 +54,7 @@ class Ps(OllamaView):
 
 class Show(OllamaView):
     def post(self, request):
+        ollama_fields.check_model_call(request.data)
         entry = _entry(request.data.get("model") or request.data.get("name"))
         return Response(client().show(entry.tag))
 
@@ -65,6 +66,7 @@ class Generate(OllamaView):
     def post(self, request):
         body = request.data
         self.check(body)
+        options = validated_options(body.get("options"))
         entry = _entry(body.get("model"))
         if self._is_load_request(body):
             return Response(self._load_or_unload(entry, body))
@@ -73,7 +75,7 @@ class Generate(OllamaView):
             entry,
             GenerationRequest.Source.OLLAMA,
             kind=self.kind,
-            options=validated_options(body.get("options")),
+            options=options,
             extra={key: body[key] for key in self.fields if key in body},
             **self.content(body),
         )
@@ -135,6 +137,7 @@ class Pull(OllamaView):
     permission_classes = [IsAdminToken]
 
     def post(self, request):
+        ollama_fields.check_model_call(request.data)
         entry = _entry(request.data.get("model") or request.data.get("name"))
         [pull] = queueing.submit_pulls([entry.name], request.auth)
         if request.data.get("stream", True):
@@ -149,6 +152,7 @@ class Delete(OllamaView):
     permission_classes = [IsAdminToken]
 
     def delete(self, request):
+        ollama_fields.check_model_call(request.data)
         entry = _entry(request.data.get("model") or request.data.get("name"))
         client().delete(entry.tag)
         return HttpResponse(status=200)

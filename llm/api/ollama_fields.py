@@ -69,6 +69,14 @@ MESSAGE = {
 }
 
 
+MODEL_CALL = {"model": COMMON["model"], "name": COMMON["model"], "stream": COMMON["stream"]}
+
+
+def check_model_call(body: dict) -> None:
+    """show, pull, delete: a model's name, and whether to stream."""
+    _check(body, MODEL_CALL)
+
+
 def check_generate(body: dict) -> None:
     _check(body, GENERATE)
 

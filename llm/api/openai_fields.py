@@ -22,8 +22,8 @@ SAMPLING = {
     "frequency_penalty": "frequency_penalty",
     "presence_penalty": "presence_penalty",
 }
-# Accepted and without effect: they change nothing in the answer.
-NO_EFFECT = {"user", "store", "metadata", "parallel_tool_calls", "service_tier"}
+# Accepted and without effect: they change nothing in the answer (but must have their type).
+NO_EFFECT = {"user": str, "store": bool, "metadata": dict, "parallel_tool_calls": bool, "service_tier": str}
 # Refused unless they hold a value that asks for nothing (what clients send by default).
 NEUTRAL = {
     "n": (None, 1),
@@ -85,6 +85,8 @@ def _fail(param, message):
 
 def _refuse_unknown(body, known):
     for name, value in body.items():
+        if name in NO_EFFECT and value is not None and not isinstance(value, NO_EFFECT[name]):
+            _fail(name, f"must be of type {NO_EFFECT[name].__name__}")
         if name in known:
             continue
         if name in NEUTRAL:
@@ -118,15 +120,16 @@ def _common(body):
 
 def _options(body):
     """Ollama's options from OpenAI's sampling fields, checked as our API checks them."""
-    options, source = {}, {}
-    for openai, ollama in SAMPLING.items():
-        if body.get(openai) is not None:
-            options[ollama], source[ollama] = body[openai], openai
-    serializer = OptionsSerializer(data=options)
-    if not serializer.is_valid():
-        ollama, errors = next(iter(serializer.errors.items()))
-        _fail(source.get(ollama, ollama), errors[0] if isinstance(errors, list) else errors)
-    return serializer.validated_data
+    options = {}
+    for openai, ollama in SAMPLING.items():  # one at a time: two fields map to num_predict
+        if body.get(openai) is None:
+            continue
+        serializer = OptionsSerializer(data={ollama: body[openai]})
+        if not serializer.is_valid():
+            errors = next(iter(serializer.errors.values()))
+            _fail(openai, errors[0] if isinstance(errors, list) else errors)
+        options.update(serializer.validated_data)
+    return options
 
 
 def _response_format(response_format):
@@ -164,6 +167,8 @@ def _message(index, message):
     role = message.get("role")
     if not isinstance(role, str) or role not in ROLES:
         _fail(f"{where}.role", f"must be one of {', '.join(ROLES)} (tool messages are not supported)")
+    if "content" not in message:
+        _fail(f"{where}.content", "is required")
     for name in message:
         if name not in ("role", "content") and message[name] is not None:
             _fail(f"{where}.{name}", "is not supported by this server")

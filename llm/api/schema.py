@@ -43,6 +43,15 @@ def only_this_api(endpoints, **kwargs):
     ]
 
 
+def door_bodies_required(result, **kwargs):
+    """Postprocessing hook: the compatible doors' calls with a body need one (`{}` at least)."""
+    for path, operations in result["paths"].items():
+        for operation in operations.values():
+            if not path.startswith(API_PREFIX) and "requestBody" in operation:
+                operation["requestBody"]["required"] = True
+    return result
+
+
 def retry_after_on_429(result, **kwargs):
     """Postprocessing hook: every 429 says how long to wait."""
     header = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}, "required": True}}
@@ -443,20 +452,29 @@ def _openai_errors(*codes):
     return {code: OpenApiResponse(error, description=ERRORS.get(code, "An error.")) for code in sorted({401, 429, *codes})}
 
 
+def _nullable(properties):
+    """Ollama reads a null field as an absent one."""
+    return {name: {**schema, "nullable": True} for name, schema in properties.items()}
+
+
 def _ollama_body(required, **properties):
     common = {
         "model": _model_name(),
         "stream": {"type": "boolean", "description": "Default true: newline-delimited JSON."},
         "options": OPTIONS,
         "format": {"oneOf": [{"type": "string", "enum": ["", "json"]}, OBJECT]},
-        "keep_alive": {"oneOf": [{"type": "string"}, {"type": "number"}]},
+        "keep_alive": {"oneOf": [
+            {"type": "string", "pattern": "^[-+]?(0|([0-9]+(ns|us|ms|s|m|h))+)$", "description": "A Go duration: 5m, 1h30m"},
+            {"type": "number", "description": "Seconds; 0 unloads, negative keeps it forever"},
+        ]},
     }
-    return {"type": "object", "required": required, "properties": {**common, **properties}, "additionalProperties": True}
+    properties = {"model": common.pop("model"), **_nullable({**common, **properties})}
+    return {"type": "object", "required": required, "properties": properties, "additionalProperties": True}
 
 
 OLLAMA_GENERATE = _ollama_body(
     ["model"],
-    prompt={"type": "string", "maxLength": settings.LLM_MAX_PROMPT_CHARS},
+    prompt={"type": "string"},
     suffix={"type": "string"},
     system={"type": "string"},
     template={"type": "string"},
@@ -468,8 +486,9 @@ OLLAMA_CHAT = _ollama_body(
     ["model"],
     messages={"type": "array", "items": {
         "type": "object",
-        "required": ["role", "content"],
-        "properties": {"role": {"type": "string", "enum": ["system", "user", "assistant"]}, "content": {"type": "string"}},
+        "required": ["role"],
+        "properties": {"role": {"type": "string", "description": "system, user, assistant or tool"},
+                       "content": {"type": "string", "nullable": True}},
     }},
 )
 OLLAMA_MODEL = {"type": "object", "required": ["model"], "properties": {"model": _model_name()}}
@@ -511,7 +530,7 @@ _describe("llm.api.ollama_door.Chat", post=extend_schema(
 ))
 _describe("llm.api.ollama_door.Pull", post=extend_schema(
     summary="Download a model (admin)", tags=["ollama"],
-    request=_json({**OLLAMA_MODEL, "properties": {**OLLAMA_MODEL["properties"], "stream": {"type": "boolean"}}}),
+    request=_json({**OLLAMA_MODEL, "properties": {**OLLAMA_MODEL["properties"], "stream": {"type": "boolean", "nullable": True}}}),
     responses={**_ollama_answers(OBJECT), **_ollama_errors(*WITH_BODY, *ADMIN, 404)},
 ))
 _describe("llm.api.ollama_door.Delete", delete=extend_schema(
@@ -520,13 +539,13 @@ _describe("llm.api.ollama_door.Delete", delete=extend_schema(
 ))
 
 _SAMPLING = {
-    "max_tokens": {"type": "integer", "minimum": 1, "maximum": api.MAX_TOKENS},
+    "max_tokens": {"type": "integer", "minimum": -2, "maximum": api.MAX_TOKENS, "description": "-1: no limit."},
     "temperature": {"type": "number", "minimum": 0, "maximum": 2},
     "top_p": {"type": "number", "minimum": 0, "maximum": 1},
     "seed": {"type": "integer", "minimum": api.INT64[0], "maximum": api.INT64[1]},
     "stop": {"oneOf": [{"type": "string"}, STRING_LIST]},
-    "frequency_penalty": {"type": "number", "minimum": -2, "maximum": 2},
-    "presence_penalty": {"type": "number", "minimum": -2, "maximum": 2},
+    "frequency_penalty": {"type": "number", "minimum": -100, "maximum": 100},
+    "presence_penalty": {"type": "number", "minimum": -100, "maximum": 100},
     "stream": {"type": "boolean"},
     "user": {"type": "string", "description": "Accepted, without effect."},
 }
@@ -545,18 +564,17 @@ OPENAI_CHAT = {
             "additionalProperties": False,
             "properties": {
                 "role": {"type": "string", "enum": ["system", "developer", "user", "assistant"]},
-                "content": {"oneOf": [{"type": "string"}, {"type": "array", "items": _TEXT_PART}]},
+                "content": {"nullable": True, "oneOf": [{"type": "string"}, {"type": "array", "items": _TEXT_PART}]},
             },
         }},
-        "max_completion_tokens": _SAMPLING["max_tokens"],
-        "response_format": {"oneOf": [
+        **_nullable({"max_completion_tokens": _SAMPLING["max_tokens"], **_SAMPLING}),
+        "response_format": {"nullable": True, "oneOf": [
             {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "enum": ["text", "json_object"]}}},
             {"type": "object", "required": ["type", "json_schema"], "properties": {
                 "type": {"type": "string", "enum": ["json_schema"]},
                 "json_schema": {"type": "object", "required": ["schema"], "properties": {"schema": OBJECT}},
             }},
         ]},
-        **_SAMPLING,
     },
 }
 OPENAI_COMPLETION = {
@@ -566,9 +584,8 @@ OPENAI_COMPLETION = {
     "description": OPENAI_CHAT["description"],
     "properties": {
         "model": _model_name(),
-        "prompt": {"type": "string", "minLength": 1, "maxLength": settings.LLM_MAX_PROMPT_CHARS},
-        "suffix": {"type": "string"},
-        **_SAMPLING,
+        "prompt": {"type": "string", "minLength": 1},
+        **_nullable({"suffix": {"type": "string"}, **_SAMPLING}),
     },
 }
 OPENAI_MODEL = {
@@ -586,7 +603,8 @@ OPENAI_COMPLETED = {
 
 
 def _openai_answers():
-    return {(200, "application/json"): OPENAI_COMPLETED, (200, "text/event-stream"): {"type": "string"}}
+    events = {"description": "Server-sent events: chunks as JSON, then data: [DONE]."}  # any data
+    return {(200, "application/json"): OPENAI_COMPLETED, (200, "text/event-stream"): events}
 
 
 _describe("llm.api.openai_door.Models", get=extend_schema(

@@ -69,3 +69,10 @@ def test_ollamas_formats_are_passed_on(api, standin, idle_worker, format_):
     response = api.post("/ollama/api/generate", {**GENERATE, "stream": True, "format": format_}, format="json")
     assert response.status_code == 200
     assert GenerationRequest.objects.get().extra == {"format": format_}
+
+
+@pytest.mark.parametrize("keep_alive", ["", "-", "5", [], True])
+def test_a_keep_alive_ollama_cannot_read_is_a_400(api, standin, keep_alive):
+    response = api.post("/ollama/api/generate", {"model": "llama3.2:1b", "keep_alive": keep_alive}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"error"}

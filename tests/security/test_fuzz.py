@@ -7,9 +7,10 @@ import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 
+from llm.api.serializers import MAX_TOKENS
 from tests.support.fuzzing import fuzz_settings
 
-API_SCHEMA = "/api/v1/llm/schema/?format=json"
+API_SCHEMA = "/api/v1/llm/schema/?format=json"  # all three doors: our API, /ollama/ and /v1/
 # Generations run for real (on the stand-in): keep each one short.
 MAX_TOKENS_IN_FUZZING = 16
 
@@ -20,13 +21,28 @@ _rejection = schema.config.checks.negative_data_rejection
 _rejection.expected_statuses = [*_rejection.expected_statuses, "413"]
 
 
+def _without_nul(value):
+    """NUL is refused everywhere (a 400 the schema cannot say): tests/security/test_properties.py tests it."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
+
+
 @schema.hook("map_body")
 def short_generations(context, body):
+    body = _without_nul(body)
     options = body.get("options") if isinstance(body, dict) else None
-    if isinstance(options, dict):
-        for name in ("max_tokens", "num_predict"):
-            if isinstance(options.get(name), int) and options[name] > MAX_TOKENS_IN_FUZZING:
-                options[name] = MAX_TOKENS_IN_FUZZING
+    # Ollama's options, and OpenAI's fields of the same meaning.
+    for fields in (options, body):
+        if isinstance(fields, dict):
+            for name in ("max_tokens", "num_predict", "max_completion_tokens"):
+                # Only values the schema allows: one past its maximum must still be refused.
+                if isinstance(fields.get(name), int) and MAX_TOKENS_IN_FUZZING < fields[name] <= MAX_TOKENS:
+                    fields[name] = MAX_TOKENS_IN_FUZZING
     return body
 
 
