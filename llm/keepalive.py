@@ -26,7 +26,7 @@ def parse_go_duration(text: str) -> float:
     s = text.strip()
     orig = s
     sign = 1.0
-    if s[:1] in "+-":
+    if s[:1] in ("+", "-"):  # not `in "+-"`: "" is in every string
         sign = -1.0 if s[0] == "-" else 1.0
         s = s[1:]
     if s == "0":

@@ -1,28 +1,26 @@
-"""Error pages (JSON under the API prefixes, Django's own pages elsewhere), and the site's icon."""
+"""Error pages: JSON in each door's shape under its prefix, Django's own pages elsewhere; and the site's icon."""
 
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.views import defaults
 from django.views.decorators.cache import cache_control
 
-from llm.api.exceptions import error_response
-
-API_PREFIXES = ("/api/", "/v1/")
+from llm.api.exceptions import door_error_response, is_door_path
 
 
 def _is_api(request):
-    return request.path.startswith(API_PREFIXES)
+    return is_door_path(request.path)
 
 
 def page_not_found(request, exception):
     if _is_api(request):
-        return error_response(404, f"Endpoint not found: {request.path}")
+        return door_error_response(request.path, 404, f"Endpoint not found: {request.path}")
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
     if _is_api(request):
-        return error_response(500, "Internal server error")
+        return door_error_response(request.path, 500, "Internal server error")
     return defaults.server_error(request)
 
 

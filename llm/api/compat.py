@@ -5,19 +5,16 @@ any door waits behind the others and obeys the single-model rule.
 """
 
 from django.conf import settings
-from rest_framework import parsers, views
-from rest_framework.exceptions import NotFound
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import views
+from rest_framework.exceptions import NotFound, ValidationError
 
 from llm import catalog, queueing
+from llm.api.exceptions import door_error_response, invalid_field
 from llm.api.exceptions import handler as contract_handler
+from llm.api.parsers import AnyJSONParser
 from llm.api.serializers import OptionsSerializer
 from llm.models import GenerationRequest
-
-
-class AnyJSONParser(parsers.JSONParser):
-    """Ollama reads the body as JSON whatever the Content-Type (curl's -d sends a form type)."""
-
-    media_type = "*/*"
 
 
 class CompatView(views.APIView):
@@ -29,13 +26,21 @@ class CompatView(views.APIView):
         def reshaped(exc, context):
             response = contract_handler(exc, context)
             if response is not None:
-                response.data = self.error_body(response.status_code, response.data["message"])
+                response.data = self.error_body(response.status_code, response.data["message"], invalid_field(exc))
             return response
 
         return reshaped
 
-    def error_body(self, status_code, message):
+    def error_body(self, status_code, message, param=None):
         raise NotImplementedError
+
+
+@csrf_exempt  # else a POST to an unknown path gets Django's HTML 403 (no CSRF token), which clients print whole
+def endpoint_not_found(request, path=""):
+    """The last route of each compatible door: any method, any path it does not serve."""
+    return door_error_response(
+        request.path, 404, f"Endpoint not found: {request.method} {request.path}", code="unknown_url"
+    )
 
 
 def resolve_model(name, not_found):
@@ -51,9 +56,15 @@ def resolve_model(name, not_found):
         raise NotFound(not_found.format(name=name)) from None
 
 
-def validated_options(options):
+def validated_options(options, field="options"):
+    """Ollama's options, checked as our API checks them; a 400 names `field` and the option."""
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise ValidationError({field: "Must be a JSON object."})
     serializer = OptionsSerializer(data=options)
-    serializer.is_valid(raise_exception=True)
+    if not serializer.is_valid():
+        raise ValidationError({field: serializer.errors})
     return serializer.validated_data
 
 

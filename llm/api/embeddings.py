@@ -71,7 +71,7 @@ class OllamaEmbeddings(EmbedView, OllamaView):
 
     def post(self, request):
         body = self.body(request)
-        prompt = body.get("prompt") or ""
+        prompt = "" if body.get("prompt") is None else body["prompt"]
         if not isinstance(prompt, str):
             raise ValidationError("prompt must be a string")
         entry = ollama_entry(body.get("model"))
@@ -102,8 +102,8 @@ def _ollama_fields(body):
         keepalive.parse_keep_alive(body.get("keep_alive"))
     except keepalive.BadRequest as exc:
         raise ValidationError({"keep_alive": str(exc)}) from None
-    fields = {"options": validated_options(body.get("options") or {})}
-    if "truncate" in body:
+    fields = {"options": validated_options(body.get("options"))}
+    if body.get("truncate") is not None:  # Ollama reads a null field as an absent one
         if not isinstance(body["truncate"], bool):
             raise ValidationError({"truncate": "must be true or false"})
         fields["truncate"] = body["truncate"]
@@ -130,8 +130,8 @@ class OpenAIEmbeddings(EmbedView, OpenAIView):
         body = self.body(request)
         entry = openai_entry(body.get("model"))
         texts = _openai_input(body.get("input"))
-        encoding = body.get("encoding_format") or "float"
-        if encoding not in ENCODERS:
+        encoding = "float" if body.get("encoding_format") is None else body["encoding_format"]
+        if not isinstance(encoding, str) or encoding not in ENCODERS:
             raise ValidationError({"encoding_format": 'must be "float" or "base64"'})
         extra = {"dimensions": _dimensions(body["dimensions"])} if body.get("dimensions") is not None else {}
         generation = self.embed(request, entry, GenerationRequest.Source.OPENAI, texts, **extra)

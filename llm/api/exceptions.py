@@ -1,6 +1,11 @@
-"""API errors, all rendered in the contract's shape:
+"""API errors, rendered in the shape of the door they came through.
 
-    {"success": false, "error": "<HTTP reason phrase>", "message": "<a sentence>"}
+Our API (the contract):  {"success": false, "error": "<HTTP reason phrase>", "message": "<a sentence>"}
+The Ollama door:         {"error": "<a sentence>"}
+The OpenAI door:         {"error": {"message": "<a sentence>", "type", "param", "code"}}
+
+DRF views raise exceptions rendered by `handler` (the compatible doors reshape its
+answer); plain Django views and middleware use `door_error_response`.
 """
 
 import logging
@@ -60,6 +65,51 @@ def error_response(status_code, message):
     return JsonResponse(error_body(status_code, message), status=status_code)
 
 
+def ollama_error(status_code, message, **details):
+    return {"error": message}
+
+
+OPENAI_ERROR_TYPES = {
+    401: "invalid_request_error", 403: "permission_error", 404: "invalid_request_error", 429: "rate_limit_error",
+}
+OPENAI_ERROR_CODES = {401: "invalid_api_key", 404: "model_not_found"}
+
+
+def openai_error(status_code, message, param=None, code=None):
+    """OpenAI's error shape; `param` names the request field at fault."""
+    kind = OPENAI_ERROR_TYPES.get(status_code, "server_error" if status_code >= 500 else "invalid_request_error")
+    return {"error": {"message": message, "type": kind, "param": param, "code": code or OPENAI_ERROR_CODES.get(status_code)}}
+
+
+def _contract_error(status_code, message, **details):
+    return error_body(status_code, message)
+
+
+# URL prefix: the error shape of the door under it.
+DOORS = {"/api/": _contract_error, "/ollama/": ollama_error, "/v1/": openai_error}
+
+
+def is_door_path(path):
+    return path.startswith(tuple(DOORS))
+
+
+def door_error_response(path, status_code, message, **details):
+    """An error for a request to `path`, in the shape of its door (the contract's elsewhere)."""
+    shape = next((shape for prefix, shape in DOORS.items() if path.startswith(prefix)), _contract_error)
+    return JsonResponse(shape(status_code, message, **details), status=status_code)
+
+
+def invalid_field(exc):
+    """The request field a validation error is about ("options.temperature"), or None."""
+    names, detail = [], getattr(exc, "detail", None)
+    while isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict) and detail:
+        name, detail = next(iter(detail.items()))
+        if name == "non_field_errors":
+            break
+        names.append(str(name))
+    return ".".join(names) or None
+
+
 def handler(exc, context):
     """DRF's exception handler: every error, expected or not, in the contract's shape."""
     exc = _translate(exc)
@@ -100,7 +150,7 @@ def _translate(exc):
         return unavailable
     if isinstance(exc, (OllamaResponseError, OllamaError)):
         return BadGateway(f"Ollama error: {exc}")
-    if isinstance(exc, exceptions.ParseError):
+    if type(exc) is exceptions.ParseError:  # DRF's own, which quotes the decoder; ours say what is wrong
         return exceptions.ParseError("Malformed JSON in request body")
     return exc
 

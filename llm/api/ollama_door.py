@@ -15,6 +15,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from llm import catalog, keepalive, queueing, streaming
+from llm.api import ollama_fields
+from llm.api.exceptions import ollama_error
 from llm.api.permissions import IsAdminToken
 from llm.api.compat import CompatView, end_message, resolve_model, submit, validated_options, wait_unstreamed
 from llm.models import GenerationRequest, ModelPull
@@ -28,8 +30,8 @@ PULL_POLL_SECONDS = 0.25
 
 
 class OllamaView(CompatView):
-    def error_body(self, status_code, message):
-        return {"error": message}
+    def error_body(self, status_code, message, param=None):
+        return ollama_error(status_code, message)
 
 
 def root(request):
@@ -55,6 +57,7 @@ class Ps(OllamaView):
 
 class Show(OllamaView):
     def post(self, request):
+        ollama_fields.check_model_call(request.data)
         entry = _entry(request.data.get("model") or request.data.get("name"))
         return Response(client().show(entry.tag))
 
@@ -65,6 +68,8 @@ class Generate(OllamaView):
 
     def post(self, request):
         body = request.data
+        self.check(body)
+        options = validated_options(body.get("options"))
         entry = _entry(body.get("model"))
         if self._is_load_request(body):
             return Response(self._load_or_unload(entry, body))
@@ -73,7 +78,7 @@ class Generate(OllamaView):
             entry,
             GenerationRequest.Source.OLLAMA,
             kind=self.kind,
-            options=validated_options(body.get("options") or {}),
+            options=options,
             extra={key: body[key] for key in self.fields if key in body},
             **self.content(body),
         )
@@ -84,6 +89,9 @@ class Generate(OllamaView):
         if message := end_message(generation):
             return Response({"error": message}, status=500)
         return Response(_final(generation, name, self.piece(generation.response)))
+
+    def check(self, body):
+        ollama_fields.check_generate(body)
 
     def content(self, body):
         return {"prompt": body.get("prompt") or ""}
@@ -112,6 +120,9 @@ class Chat(Generate):
     kind = GenerationRequest.Kind.CHAT
     fields = CHAT_FIELDS
 
+    def check(self, body):
+        ollama_fields.check_chat(body)
+
     def content(self, body):
         messages = body.get("messages") or []
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
@@ -129,6 +140,7 @@ class Pull(OllamaView):
     permission_classes = [IsAdminToken]
 
     def post(self, request):
+        ollama_fields.check_model_call(request.data)
         entry = _entry(request.data.get("model") or request.data.get("name"))
         pull = actions.pull(Actor.of(request), entry.name)
         if request.data.get("stream", True):
@@ -143,6 +155,7 @@ class Delete(OllamaView):
     permission_classes = [IsAdminToken]
 
     def delete(self, request):
+        ollama_fields.check_model_call(request.data)
         entry = _entry(request.data.get("model") or request.data.get("name"))
         actions.delete(Actor.of(request), entry.name)
         return HttpResponse(status=200)
@@ -203,6 +216,3 @@ def _pull_lines(pull):
     else:
         yield json.dumps({"error": pull.error or pull.status}) + "\n"
 
-
-def not_found(request):
-    return HttpResponse("404 page not found", status=404, content_type="text/plain")

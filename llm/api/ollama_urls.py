@@ -2,6 +2,7 @@ from django.urls import path, re_path
 
 from llm.api import embeddings
 from llm.api import ollama_door as door
+from llm.api.compat import endpoint_not_found
 
 urlpatterns = [
     path("", door.root),
@@ -15,5 +16,6 @@ urlpatterns = [
     path("api/delete", door.Delete.as_view()),
     path("api/embed", embeddings.OllamaEmbed.as_view()),
     path("api/embeddings", embeddings.OllamaEmbeddings.as_view()),
-    re_path(r"^.*$", door.not_found),
+    # Keep last: any other path, any method, is a 404 in Ollama's error shape.
+    re_path(r"^.*$", endpoint_not_found),
 ]

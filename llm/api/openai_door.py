@@ -1,48 +1,35 @@
 """An OpenAI-compatible API under /v1/: chat completions, completions, models.
 
 Point an OpenAI client at http://host/v1 with the token as its API key. Requests
-go through our queue like any other; errors come in OpenAI's format.
+go through our queue like any other; errors come in OpenAI's format. Which request
+fields are honoured and which refused: llm/api/openai_fields.py.
 """
 
 import json
 
 from django.http import StreamingHttpResponse
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from llm import catalog, streaming
-from llm.api.compat import CompatView, end_message, resolve_model, submit, validated_options, wait_unstreamed
+from llm.api import openai_fields
+from llm.api.compat import CompatView, end_message, resolve_model, submit, wait_unstreamed
+from llm.api.exceptions import openai_error
 from llm.models import GenerationRequest
-
-# OpenAI's sampling parameters that have an Ollama option of the same meaning.
-OPTION_NAMES = {
-    "max_tokens": "num_predict",
-    "max_completion_tokens": "num_predict",
-    "temperature": "temperature",
-    "top_p": "top_p",
-    "seed": "seed",
-    "stop": "stop",
-    "frequency_penalty": "frequency_penalty",
-    "presence_penalty": "presence_penalty",
-}
-ERROR_TYPES = {401: "invalid_request_error", 403: "permission_error", 404: "invalid_request_error", 429: "rate_limit_error"}
-ERROR_CODES = {401: "invalid_api_key", 404: "model_not_found"}
-
-
-def openai_error(status_code, message):
-    kind = ERROR_TYPES.get(status_code, "server_error" if status_code >= 500 else "invalid_request_error")
-    return {"error": {"message": message, "type": kind, "param": None, "code": ERROR_CODES.get(status_code)}}
 
 
 class OpenAIView(CompatView):
-    def error_body(self, status_code, message):
-        return openai_error(status_code, message)
+    def error_body(self, status_code, message, param=None):
+        return openai_error(status_code, message, param=param)
 
 
 class Models(OpenAIView):
     def get(self, request):
-        data = [{"id": name, "object": "model", "created": 0, "owned_by": "llm-gateway"} for name in catalog.names()]
-        return Response({"object": "list", "data": data})
+        return Response({"object": "list", "data": [_model(name) for name in catalog.names()]})
+
+
+class Model(OpenAIView):
+    def get(self, request, model_id):
+        return Response(_model(_entry(model_id).name))
 
 
 class ChatCompletions(OpenAIView):
@@ -52,26 +39,20 @@ class ChatCompletions(OpenAIView):
     chunk_object_name = "chat.completion.chunk"
 
     def post(self, request):
-        body = request.data
-        if body.get("n", 1) != 1:
-            raise ValidationError("Only n=1 is supported")
-        entry = _entry(body.get("model"))
+        fields = self.read(request.data)
+        entry = _entry(fields.model)
         generation = submit(request, entry, GenerationRequest.Source.OPENAI, kind=self.kind,
-                            options=_options(body), **self.content(body))
-        if body.get("stream"):
-            usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            return StreamingHttpResponse(self._events(generation, usage), content_type="text/event-stream")
+                            options=fields.options, extra=fields.extra, **fields.content)
+        if fields.stream:
+            return StreamingHttpResponse(self._events(generation, fields.include_usage), content_type="text/event-stream")
         generation = wait_unstreamed(generation)
         if message := end_message(generation):
             return Response(openai_error(502, message), status=502)
         return Response(self._envelope(generation, [self.choice(generation.response, _finish_reason(generation))],
                                        usage=_usage(generation)))
 
-    def content(self, body):
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
-            raise ValidationError("messages must be a non-empty list of objects")
-        return {"messages": [{"role": m.get("role", "user"), "content": _text(m.get("content"))} for m in messages]}
+    def read(self, body):
+        return openai_fields.chat_request(body)
 
     def choice(self, text, finish_reason):
         return {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
@@ -119,13 +100,8 @@ class Completions(ChatCompletions):
     id_prefix = "cmpl"
     object_name = chunk_object_name = "text_completion"
 
-    def content(self, body):
-        prompt = body.get("prompt")
-        if isinstance(prompt, list) and len(prompt) == 1:
-            prompt = prompt[0]
-        if not isinstance(prompt, str) or not prompt:
-            raise ValidationError("prompt must be a non-empty string")
-        return {"prompt": prompt}
+    def read(self, body):
+        return openai_fields.completion_request(body)
 
     def choice(self, text, finish_reason):
         return {"index": 0, "text": text, "logprobs": None, "finish_reason": finish_reason}
@@ -138,16 +114,8 @@ def _entry(name):
     return resolve_model(name, "The model `{name}` does not exist")
 
 
-def _options(body):
-    options = {ollama: body[openai] for openai, ollama in OPTION_NAMES.items() if body.get(openai) is not None}
-    return validated_options(options)
-
-
-def _text(content):
-    """OpenAI content may be a string or a list of parts; we pass on the text parts."""
-    if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
-    return content or ""
+def _model(name):
+    return {"id": name, "object": "model", "created": 0, "owned_by": "llm-gateway"}
 
 
 def _finish_reason(generation):

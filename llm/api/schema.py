@@ -1,8 +1,9 @@
 """What the OpenAPI schema says about the API (drf-spectacular), kept beside the views, not in them.
 
 The views answer with plain dicts built in `representations.py`; the serializers
-here only describe those bodies, and `tests/security/test_schema.py` fuzzes
-every operation with schemathesis to keep the two in step. Each view is
+here only describe those bodies, and `tests/security/test_fuzz.py` fuzzes
+every operation with schemathesis to keep the two in step. The Ollama and OpenAI
+doors are described at the end, in plain JSON schema, after those APIs' own documents. Each view is
 described through an `OpenApiViewExtension`, drf-spectacular's way to annotate
 a view without decorating it, so llm/api/views.py stays validate-act-respond.
 """
@@ -29,18 +30,26 @@ from llm.api import serializers as api
 from llm.models import GenerationRequest, ModelPull
 
 API_PREFIX = "/api/v1/llm/"
+DOOR_PREFIXES = (API_PREFIX, "/ollama/", "/v1/")
 
 
 def only_this_api(endpoints, **kwargs):
-    """Preprocessing hook: our own API, at the contract's paths (no trailing slash).
-
-    The Ollama- and OpenAI-compatible doors follow those APIs' own documents.
-    """
+    """Preprocessing hook: the three doors (our API at the contract's paths, no trailing slash;
+    the Ollama and OpenAI doors at their paths), not the admin or the dashboard."""
     return [
-        (path.rstrip("/"), regex, method, callback)
+        (path.rstrip("/") if path.startswith(API_PREFIX) else path, regex, method, callback)
         for path, regex, method, callback in endpoints
-        if path.startswith(API_PREFIX)
+        if path.startswith(DOOR_PREFIXES)
     ]
+
+
+def door_bodies_required(result, **kwargs):
+    """Postprocessing hook: the compatible doors' calls with a body need one (`{}` at least)."""
+    for path, operations in result["paths"].items():
+        for operation in operations.values():
+            if not path.startswith(API_PREFIX) and "requestBody" in operation:
+                operation["requestBody"]["required"] = True
+    return result
 
 
 def retry_after_on_429(result, **kwargs):
@@ -408,3 +417,252 @@ class GenerateSchema(OpenApiSerializerExtension):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         prompt = {**schema["properties"]["prompt"], "minLength": 1, "maxLength": settings.LLM_MAX_PROMPT_CHARS}
         return {**schema, "properties": {**schema["properties"], "prompt": prompt}}
+
+
+# --- The Ollama and OpenAI doors ---------------------------------------------------
+
+OBJECT = {"type": "object", "additionalProperties": True}
+STRING_LIST = {"type": "array", "items": {"type": "string"}}
+OPTIONS = {"$ref": "#/components/schemas/Options"}
+
+
+def _model_name():
+    return {"type": "string", "enum": catalog.names(), "description": "A model of the catalog."}
+
+
+def _ollama_errors(*codes):
+    error = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
+    return {code: OpenApiResponse(error, description=ERRORS.get(code, "Ollama's error.")) for code in sorted({401, 429, *codes})}
+
+
+def _openai_errors(*codes):
+    error = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {
+            "type": "object",
+            "required": ["message", "type", "param", "code"],
+            "properties": {
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": {"type": "string", "nullable": True},
+                "code": {"type": "string", "nullable": True},
+            },
+        }},
+    }
+    return {code: OpenApiResponse(error, description=ERRORS.get(code, "An error.")) for code in sorted({401, 429, *codes})}
+
+
+def _nullable(properties):
+    """Ollama reads a null field as an absent one."""
+    return {name: {**schema, "nullable": True} for name, schema in properties.items()}
+
+
+def _ollama_body(required, **properties):
+    common = {
+        "model": _model_name(),
+        "stream": {"type": "boolean", "description": "Default true: newline-delimited JSON."},
+        "options": OPTIONS,
+        "format": {"oneOf": [{"type": "string", "enum": ["", "json"]}, OBJECT]},
+        "keep_alive": {"oneOf": [
+            {"type": "string", "pattern": "^[-+]?(0|([0-9]+(ns|us|ms|s|m|h))+)$", "description": "A Go duration: 5m, 1h30m"},
+            {"type": "number", "description": "Seconds; 0 unloads, negative keeps it forever"},
+        ]},
+    }
+    properties = {"model": common.pop("model"), **_nullable({**common, **properties})}
+    return {"type": "object", "required": required, "properties": properties, "additionalProperties": True}
+
+
+OLLAMA_GENERATE = _ollama_body(
+    ["model"],
+    prompt={"type": "string"},
+    suffix={"type": "string"},
+    system={"type": "string"},
+    template={"type": "string"},
+    raw={"type": "boolean"},
+    images=STRING_LIST,
+    context={"type": "array", "items": {"type": "integer"}},
+)
+OLLAMA_CHAT = _ollama_body(
+    ["model"],
+    messages={"type": "array", "items": {
+        "type": "object",
+        "required": ["role"],
+        "properties": {"role": {"type": "string", "description": "system, user, assistant or tool"},
+                       "content": {"type": "string", "nullable": True}},
+    }},
+)
+OLLAMA_MODEL = {"type": "object", "required": ["model"], "properties": {"model": _model_name()}}
+OLLAMA_STREAMED = {"type": "object", "properties": {"done": {"type": "boolean"}}, "additionalProperties": True}
+
+
+def _json(schema):
+    """A request body of this JSON schema (a bare dict would be read as media types)."""
+    return {"application/json": schema}
+
+
+def _ollama_answers(answer):
+    return {(200, "application/json"): answer, (200, "application/x-ndjson"): OLLAMA_STREAMED}
+
+
+_describe("llm.api.ollama_door.Version", get=extend_schema(
+    summary="Ollama's version", tags=["ollama"],
+    responses={200: {"type": "object", "required": ["version"], "properties": {"version": {"type": "string"}}},
+               **_ollama_errors(502, 503)},
+))
+_MODELS = {"type": "object", "required": ["models"], "properties": {"models": {"type": "array", "items": OBJECT}}}
+_describe("llm.api.ollama_door.Tags", get=extend_schema(
+    summary="Installed catalog models", tags=["ollama"], responses={200: _MODELS, **_ollama_errors(502, 503)},
+))
+_describe("llm.api.ollama_door.Ps", get=extend_schema(
+    summary="The loaded model", tags=["ollama"], responses={200: _MODELS, **_ollama_errors(502, 503)},
+))
+_describe("llm.api.ollama_door.Show", post=extend_schema(
+    summary="A model's details", tags=["ollama"], request=_json(OLLAMA_MODEL),
+    responses={200: OBJECT, **_ollama_errors(*WITH_BODY, 404, 409, 502, 503)},
+))
+_describe("llm.api.ollama_door.Generate", post=extend_schema(
+    summary="Generate (Ollama's /api/generate), through the queue", tags=["ollama"], request=_json(OLLAMA_GENERATE),
+    responses={**_ollama_answers(OBJECT), **_ollama_errors(*WITH_BODY, 404, 409, 502, 503)},
+))
+_describe("llm.api.ollama_door.Chat", post=extend_schema(
+    summary="Chat (Ollama's /api/chat), through the queue", tags=["ollama"], request=_json(OLLAMA_CHAT),
+    responses={**_ollama_answers(OBJECT), **_ollama_errors(*WITH_BODY, 404, 409, 502, 503)},
+))
+_describe("llm.api.ollama_door.Pull", post=extend_schema(
+    summary="Download a model (admin)", tags=["ollama"],
+    request=_json({**OLLAMA_MODEL, "properties": {**OLLAMA_MODEL["properties"], "stream": {"type": "boolean", "nullable": True}}}),
+    responses={**_ollama_answers(OBJECT), **_ollama_errors(*WITH_BODY, *ADMIN, 404)},
+))
+_describe("llm.api.ollama_door.Delete", delete=extend_schema(
+    summary="Delete a model (admin)", tags=["ollama"], request=_json(OLLAMA_MODEL),
+    responses={200: OpenApiResponse(description="Deleted."), **_ollama_errors(*WITH_BODY, *ADMIN, 404, 502, 503)},
+))
+
+_SAMPLING = {
+    "max_tokens": {"type": "integer", "minimum": -2, "maximum": api.MAX_TOKENS, "description": "-1: no limit."},
+    "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+    "top_p": {"type": "number", "minimum": 0, "maximum": 1},
+    "seed": {"type": "integer", "minimum": api.INT64[0], "maximum": api.INT64[1]},
+    "stop": {"oneOf": [{"type": "string"}, STRING_LIST]},
+    "frequency_penalty": {"type": "number", "minimum": -100, "maximum": 100},
+    "presence_penalty": {"type": "number", "minimum": -100, "maximum": 100},
+    "stream": {"type": "boolean"},
+    "user": {"type": "string", "description": "Accepted, without effect."},
+}
+_TEXT_PART = {"type": "object", "required": ["type", "text"],
+              "properties": {"type": {"type": "string", "enum": ["text"]}, "text": {"type": "string"}}}
+OPENAI_CHAT = {
+    "type": "object",
+    "required": ["model", "messages"],
+    "additionalProperties": False,
+    "description": "Fields not listed are refused with a 400 naming them (README, \"The OpenAI door's fields\").",
+    "properties": {
+        "model": _model_name(),
+        "messages": {"type": "array", "minItems": 1, "items": {
+            "type": "object",
+            "required": ["role", "content"],
+            "additionalProperties": False,
+            "properties": {
+                "role": {"type": "string", "enum": ["system", "developer", "user", "assistant"]},
+                "content": {"nullable": True, "oneOf": [{"type": "string"}, {"type": "array", "items": _TEXT_PART}]},
+            },
+        }},
+        **_nullable({"max_completion_tokens": _SAMPLING["max_tokens"], **_SAMPLING}),
+        "response_format": {"nullable": True, "oneOf": [
+            {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "enum": ["text", "json_object"]}}},
+            {"type": "object", "required": ["type", "json_schema"], "properties": {
+                "type": {"type": "string", "enum": ["json_schema"]},
+                "json_schema": {"type": "object", "required": ["schema"], "properties": {"schema": OBJECT}},
+            }},
+        ]},
+    },
+}
+OPENAI_COMPLETION = {
+    "type": "object",
+    "required": ["model", "prompt"],
+    "additionalProperties": False,
+    "description": OPENAI_CHAT["description"],
+    "properties": {
+        "model": _model_name(),
+        "prompt": {"type": "string", "minLength": 1},
+        **_nullable({"suffix": {"type": "string"}, **_SAMPLING}),
+    },
+}
+OPENAI_MODEL = {
+    "type": "object",
+    "required": ["id", "object", "created", "owned_by"],
+    "properties": {"id": {"type": "string"}, "object": {"type": "string", "enum": ["model"]},
+                   "created": {"type": "integer"}, "owned_by": {"type": "string"}},
+}
+OPENAI_COMPLETED = {
+    "type": "object",
+    "required": ["id", "object", "created", "model", "choices"],
+    "properties": {"id": {"type": "string"}, "object": {"type": "string"}, "created": {"type": "integer"},
+                   "model": {"type": "string"}, "choices": {"type": "array", "items": OBJECT}, "usage": OBJECT},
+}
+
+
+def _openai_answers():
+    events = {"description": "Server-sent events: chunks as JSON, then data: [DONE]."}  # any data
+    return {(200, "application/json"): OPENAI_COMPLETED, (200, "text/event-stream"): events}
+
+
+_describe("llm.api.openai_door.Models", get=extend_schema(
+    summary="The catalog's models", tags=["openai"],
+    responses={200: {"type": "object", "required": ["object", "data"],
+                     "properties": {"object": {"type": "string"}, "data": {"type": "array", "items": OPENAI_MODEL}}},
+               **_openai_errors()},
+))
+_describe("llm.api.openai_door.Model", get=extend_schema(
+    summary="One model of the catalog", tags=["openai"], operation_id="v1_model_retrieve",
+    parameters=[OpenApiParameter("model_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
+    responses={200: OPENAI_MODEL, **_openai_errors(400, 404)},
+))
+_describe("llm.api.openai_door.ChatCompletions", post=extend_schema(
+    summary="Chat completion, through the queue", tags=["openai"], request=_json(OPENAI_CHAT),
+    responses={**_openai_answers(), **_openai_errors(*WITH_BODY, 404, 502, 503)},
+))
+_describe("llm.api.openai_door.Completions", post=extend_schema(
+    summary="Text completion, through the queue", tags=["openai"], request=_json(OPENAI_COMPLETION),
+    responses={**_openai_answers(), **_openai_errors(*WITH_BODY, 404, 502, 503)},
+))
+
+
+# -- Embeddings, on both compatible doors (llm/api/embeddings.py) ----------------------------
+
+_TEXTS = {"type": "array", "items": {"type": "string"}, "maxItems": 2048}
+OLLAMA_EMBED = _ollama_body(
+    ["model"],
+    input={"oneOf": [{"type": "string"}, _TEXTS], "description": "A text or a list of texts; empty only loads the model."},
+    truncate={"type": "boolean"},
+    dimensions={"type": "integer", "minimum": 1},
+)
+OLLAMA_EMBEDDINGS = _ollama_body(["model"], prompt={"type": "string"})
+for _body in (OLLAMA_EMBED, OLLAMA_EMBEDDINGS):  # an embed is never streamed and has no format
+    del _body["properties"]["stream"], _body["properties"]["format"]
+OPENAI_EMBEDDINGS = {
+    "type": "object",
+    "required": ["model", "input"],
+    "properties": {
+        "model": _model_name(),
+        "input": {"oneOf": [{"type": "string", "minLength": 1},
+                            {**_TEXTS, "minItems": 1, "items": {"type": "string", "minLength": 1}}],
+                  "description": "Token arrays are refused with a 400."},
+        "encoding_format": {"type": "string", "enum": ["float", "base64", None], "nullable": True},
+        "dimensions": {"type": "integer", "minimum": 1, "nullable": True},
+    },
+}
+
+_describe("llm.api.embeddings.OllamaEmbed", post=extend_schema(
+    summary="Embeddings (Ollama's /api/embed), through the queue", tags=["ollama"], request=_json(OLLAMA_EMBED),
+    responses={200: OBJECT, **_ollama_errors(*WITH_BODY, 404, 500, 503)},
+))
+_describe("llm.api.embeddings.OllamaEmbeddings", post=extend_schema(
+    summary="One embedding (Ollama's legacy /api/embeddings), through the queue", tags=["ollama"],
+    request=_json(OLLAMA_EMBEDDINGS), responses={200: OBJECT, **_ollama_errors(*WITH_BODY, 404, 500, 503)},
+))
+_describe("llm.api.embeddings.OpenAIEmbeddings", post=extend_schema(
+    summary="Embeddings, through the queue", tags=["openai"], request=_json(OPENAI_EMBEDDINGS),
+    responses={200: OBJECT, **_openai_errors(*WITH_BODY, 404, 502, 503)},
+))

@@ -39,9 +39,9 @@ class StopField(serializers.Field):
 
     def to_internal_value(self, data):
         if isinstance(data, str):
-            return [_without_nul(data)]
+            return [data]
         if isinstance(data, list) and all(isinstance(item, str) for item in data):
-            return _without_nul(data)
+            return data
         self.fail("invalid")
 
     def to_representation(self, value):
@@ -80,24 +80,14 @@ class OptionsSerializer(serializers.Serializer):
         if not isinstance(data, dict):
             raise serializers.ValidationError("Must be a JSON object.")
         known = super().to_internal_value(data)
-        # Passed through without NUL characters: PostgreSQL cannot store \u0000 in JSON,
-        # and no option of Ollama's needs one.
-        options = {_without_nul(key): _without_nul(value) for key, value in data.items() if key not in self.fields}
+        # NUL characters (which PostgreSQL cannot store) never get this far: llm/api/parsers.py refuses them.
+        options = {key: value for key, value in data.items() if key not in self.fields}
         options.update(known)
         if "max_tokens" in options:
             options.setdefault("num_predict", options["max_tokens"])
             del options["max_tokens"]
         return options
 
-
-def _without_nul(value):
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_without_nul(item) for item in value]
-    return value
 
 
 class CatalogModelField(serializers.CharField):

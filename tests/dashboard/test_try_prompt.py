@@ -59,3 +59,12 @@ def test_a_bad_form_is_shown_again_with_its_errors(staff_client, data, field, er
     errors = response.context["form"].errors
     assert field in errors and (error is None or errors[field] == [error])
     assert not GenerationRequest.objects.exists()
+
+
+def test_a_full_queue_is_said_on_the_form_not_a_server_error(staff_client, standin, idle_worker, settings):
+    settings.LLM_MAX_QUEUE_LENGTH = 1
+    staff_client.post("/try/", {"model": "llama3.2:1b", "prompt": "first"})
+    response = staff_client.post("/try/", {"model": "llama3.2:1b", "prompt": "second"})
+    assert response.status_code == 200
+    assert "The queue is full" in " ".join(response.context["form"].non_field_errors())
+    assert GenerationRequest.objects.count() == 1

@@ -32,8 +32,8 @@ def routed_operations():
     return operations
 
 
-def documented_operations(schema):
-    return {(method.upper(), path) for path, item in schema["paths"].items() for method in item}
+def documented_operations(schema, prefix=PREFIX):
+    return {(method.upper(), path) for path, item in schema["paths"].items() for method in item if path.startswith(prefix)}
 
 
 def test_the_schema_needs_no_token(client):
@@ -59,12 +59,37 @@ def test_the_security_tests_call_every_documented_operation(schema):
 
 def test_every_operation_documents_401_and_429_in_the_contracts_shape(schema):
     for path, item in schema["paths"].items():
+        if not path.startswith(PREFIX):
+            continue
         for method, operation in item.items():
             for code in ("401", "429"):
                 content = operation["responses"][code]["content"]["application/json"]["schema"]
                 assert content == {"$ref": "#/components/schemas/Error"}, (method, path, code)
             assert "Retry-After" in operation["responses"]["429"]["headers"]
             assert operation["security"] == [{"ApiKey": []}, {"Bearer": []}]
+
+
+DOOR_OPERATIONS = {
+    ("GET", "/ollama/api/version"), ("GET", "/ollama/api/tags"), ("GET", "/ollama/api/ps"),
+    ("POST", "/ollama/api/show"), ("POST", "/ollama/api/generate"), ("POST", "/ollama/api/chat"),
+    ("POST", "/ollama/api/pull"), ("DELETE", "/ollama/api/delete"),
+    ("GET", "/v1/models"), ("GET", "/v1/models/{model_id}"), ("POST", "/v1/chat/completions"), ("POST", "/v1/completions"),
+}
+
+
+def test_the_schema_documents_the_ollama_and_openai_doors_too(schema):
+    assert DOOR_OPERATIONS <= documented_operations(schema, "/ollama/") | documented_operations(schema, "/v1/")
+
+
+def test_door_operations_document_errors_in_the_doors_shape(schema):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if path.startswith("/ollama/"):
+                error = operation["responses"]["400" if method != "get" else "401"]["content"]["application/json"]["schema"]
+                assert error["required"] == ["error"], (method, path)
+            elif path.startswith("/v1/"):
+                error = operation["responses"]["401"]["content"]["application/json"]["schema"]
+                assert error["properties"]["error"]["required"] == ["message", "type", "param", "code"], (method, path)
 
 
 def test_admin_operations_document_403(schema):
