@@ -127,3 +127,14 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call":
         item.rep_call = report
     return report
+
+
+@pytest.fixture
+def rates(settings):
+    """Set throttle rates for one test: rates(**{"generation.generate": "2/min"})."""
+
+    def set_rates(**changes):
+        current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {**current, **changes}}
+
+    return set_rates

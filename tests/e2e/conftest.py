@@ -1,3 +1,5 @@
+import ollama
+import openai
 import pytest
 
 from tests.support.service import Service
@@ -25,6 +27,18 @@ def standin(e2e_standin, service):
     e2e_standin.reset(state=True)
     e2e_standin.configure(faults={}, load_seconds=0.1, token_seconds=0.005, pull_seconds=0.5, ram_mb=4096)
     return e2e_standin
+
+
+@pytest.fixture
+def ollama_client(service):
+    """The official Ollama client, pointed at the Ollama door with the service's token."""
+    return ollama.Client(host=service.url + "/ollama", headers={"Authorization": f"Bearer {service.token}"})
+
+
+@pytest.fixture
+def openai_client(service):
+    """The official OpenAI client, pointed at the OpenAI door with the service's token."""
+    return openai.OpenAI(base_url=service.url + "/v1", api_key=service.token, max_retries=0)
 
 
 @pytest.fixture(autouse=True)

@@ -7,16 +7,6 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def ollama_client(service):
-    return ollama.Client(host=service.url + "/ollama", headers={"Authorization": f"Bearer {service.token}"})
-
-
-@pytest.fixture
-def openai_client(service):
-    return openai.OpenAI(base_url=service.url + "/v1", api_key=service.token, max_retries=0)
-
-
 def test_an_ollama_call_the_gateway_lacks_is_a_short_404(ollama_client, standin):
     with pytest.raises(ollama.ResponseError) as raised:
         ollama_client.copy("llama3.2:1b", "mine")

@@ -13,16 +13,6 @@ from tests.support.service import poll
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def ollama_client(service):
-    return ollama.Client(host=service.url + "/ollama", headers={"Authorization": f"Bearer {service.token}"})
-
-
-@pytest.fixture
-def openai_client(service):
-    return openai.OpenAI(base_url=service.url + "/v1", api_key=service.token, max_retries=0)
-
-
 def norm(vector):
     return math.sqrt(sum(value * value for value in vector))
 

@@ -10,11 +10,6 @@ from tests.support.service import poll
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def ollama_client(service):
-    return ollama.Client(host=service.url + "/ollama", headers={"Authorization": f"Bearer {service.token}"})
-
-
 def test_generate_through_the_official_client(ollama_client, standin):
     reply = ollama_client.generate(model="llama3.2:1b", prompt="Why is the sky blue?", options={"num_predict": 6})
     assert reply.done is True

@@ -8,11 +8,6 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def openai_client(service):
-    return openai.OpenAI(base_url=service.url + "/v1", api_key=service.token, max_retries=0)
-
-
 def test_chat_completion(openai_client, standin):
     reply = openai_client.chat.completions.create(
         model="llama3.2:3b", messages=[{"role": "user", "content": "say something nice"}], max_tokens=7

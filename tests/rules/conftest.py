@@ -7,7 +7,6 @@ so a rule that holds behind one door and not another shows as one failing cell.
 from dataclasses import dataclass
 from typing import Callable
 
-import pytest
 from rest_framework.test import APIClient
 
 # The dashboard's own: a staff client (olga), a member client (alice), pages without collectstatic.
@@ -123,17 +122,6 @@ def way_id(way):
 def text_id(case):
     way, where = case
     return f"{way.id} {where}"
-
-
-@pytest.fixture
-def rates(settings):
-    """Set throttle rates for one test: rates(**{"generation.generate": "2/min"})."""
-
-    def set_rates(**changes):
-        current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {**current, **changes}}
-
-    return set_rates
 
 
 def client_for(raw):

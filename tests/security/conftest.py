@@ -46,6 +46,14 @@ def client_with(raw):
 
 
 @pytest.fixture
+def token(admin_token, standin, inline_worker, settings):
+    """An admin token's key; a body that wrongly gets through runs at once on a quick stand-in."""
+    standin.configure(token_seconds=0, load_seconds=0.01, pull_seconds=0.02)
+    settings.LLM_GENERATE_WAIT_SECONDS = settings.LLM_PULL_WAIT_SECONDS = 5
+    return admin_token[1]
+
+
+@pytest.fixture
 def revoked_token(db):
     token, raw = ApiToken.issue("revoked script")
     token.revoke()

@@ -22,17 +22,6 @@ def generate(client, **changes):
     return client.post(f"{API}/generate", {**BODY, **changes}, format="json")
 
 
-@pytest.fixture
-def rates(settings):
-    """Set throttle rates for one test: rates(**{"token.generate": "2/min"})."""
-
-    def set_rates(**changes):
-        current = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {**current, **changes}}
-
-    return set_rates
-
-
 # --- Prompt and body size -----------------------------------------------------------
 
 

@@ -20,14 +20,6 @@ from tests.support.doors import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def token(admin_token, standin, inline_worker, settings):
-    """An admin token; a body that gets through runs at once on a quick stand-in."""
-    standin.configure(token_seconds=0, load_seconds=0.01, pull_seconds=0.02)
-    settings.LLM_GENERATE_WAIT_SECONDS = settings.LLM_PULL_WAIT_SECONDS = 5
-    return admin_token[1]
-
-
 def poisoned(body, path, value):
     """`body` with `value` put at `path` (a list of keys), as JSON text."""
     body = json.loads(json.dumps(body))

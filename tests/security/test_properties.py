@@ -18,14 +18,6 @@ from tests.support.fuzzing import fuzz_settings
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def token(admin_token, standin, inline_worker, settings):
-    """A body that wrongly got through runs at once on a quick stand-in, and the test says so."""
-    standin.configure(token_seconds=0, load_seconds=0.01, pull_seconds=0.02)
-    settings.LLM_GENERATE_WAIT_SECONDS = settings.LLM_PULL_WAIT_SECONDS = 5
-    return admin_token[1]
-
-
 # --- What to poison a valid body with ----------------------------------------------
 
 nul_text = st.tuples(st.text(max_size=5), st.text(max_size=5)).map(lambda parts: parts[0] + "\x00" + parts[1])
