@@ -40,9 +40,14 @@ class Listener:
         self.sock.setblocking(False)
 
     def wait(self, timeout):
-        """Block until a wake-up arrives or `timeout` seconds pass; True if woken."""
-        readable, _, _ = select.select([self.sock], [], [], max(timeout, 0))
-        if not readable:
+        """Block until a wake-up arrives or `timeout` seconds pass; True if woken.
+
+        poll(), not select(): select() fails on a descriptor numbered past 1,023, which a
+        web process holding many waiting clients reaches.
+        """
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        if not poller.poll(max(timeout, 0) * 1000):
             return False
         # Several wake-ups may have piled up; one look at the database answers all.
         while True:
