@@ -11,6 +11,7 @@ of ours holds one, and PostgreSQL cannot even compare one: 400.
 """
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponse
 
 from llm.api.exceptions import door_error_response
@@ -34,7 +35,10 @@ class NulInUrlMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        query = request.GET.lists()
+        try:
+            query = request.GET.lists()
+        except SuspiciousOperation as exc:  # e.g. more query fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
+            return _refuse(request, 400, f"The query string could not be read: {exc}")
         if "\x00" in request.path or any("\x00" in key or any("\x00" in v for v in values) for key, values in query):
             return _refuse(request, 400, "NUL characters (%00) are not allowed in the URL")
         return self.get_response(request)

@@ -12,6 +12,19 @@ def _is_api(request):
     return is_door_path(request.path)
 
 
+def bad_request(request, exception):
+    """Django's own 400s (a bad Host header, too many query fields, ...)."""
+    if _is_api(request):
+        return door_error_response(request.path, 400, "Bad request: the request could not be read")
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    if _is_api(request):
+        return door_error_response(request.path, 403, "Forbidden")
+    return defaults.permission_denied(request, exception)
+
+
 def page_not_found(request, exception):
     if _is_api(request):
         return door_error_response(request.path, 404, f"Endpoint not found: {request.path}")

@@ -16,5 +16,7 @@ urlpatterns = [
     path("", include("llm.dashboard.urls")),
 ]
 
+handler400 = "llm.views.bad_request"
+handler403 = "llm.views.permission_denied"
 handler404 = "llm.views.page_not_found"
 handler500 = "llm.views.server_error"

@@ -4,6 +4,8 @@ Roles, limits and the audit log are the core's (llm/rules/): changes of state go
 llm/rules/actions.py, generations through queueing.submit_generation.
 """
 
+import re
+
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -109,7 +111,7 @@ class PullProgressViewSet(viewsets.ViewSet):
         return Response({"success": True, "pulls": [shapes.pull_progress(pull) for pull in ModelPull.objects.all()[:50]]})
 
     def retrieve(self, request, pk=None):
-        pull = ModelPull.objects.filter(pk=pk).first() if str(pk).isdigit() else None
+        pull = ModelPull.objects.filter(pk=pk).first() if re.fullmatch(r"[0-9]{1,18}", str(pk)) else None
         if pull is None:
             raise NotFound(f"No pull with id {pk}")
         return Response({"success": True, "pull": shapes.pull_progress(pull)})
