@@ -87,3 +87,9 @@ def end_message(generation):
     if generation.status == GenerationRequest.Status.FAILED:
         return generation.error
     return f"request {generation.request_id} was cancelled: {generation.error}"
+
+
+def failed_status(generation, otherwise):
+    """400 when Ollama refused the client's input (say, an image that is not base64, or an input
+    longer than the context with truncate false), else the door's status for a failed request."""
+    return 400 if generation.bad_input else otherwise

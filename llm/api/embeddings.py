@@ -12,16 +12,19 @@ embed, as Ollama allows.
 import base64
 import struct
 
+from django.conf import settings
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from llm import keepalive
-from llm.api.compat import end_message, submit, validated_options, wait_unstreamed
+from llm.api.compat import end_message, failed_status, submit, validated_options, wait_unstreamed
 from llm.api.ollama_door import OllamaView
 from llm.api.ollama_door import _entry as ollama_entry
 from llm.api.openai_door import OpenAIView, openai_error
 from llm.api.openai_door import _entry as openai_entry
 from llm.models import GenerationRequest
+from llm.rules import actions
+from llm.rules.roles import Actor
 
 MAX_INPUTS = 2048  # OpenAI's limit on the texts of one request; we hold Ollama's door to it too
 OLLAMA_COUNTERS = ("total_duration", "load_duration", "prompt_eval_count")
@@ -36,6 +39,10 @@ class EmbedView:
         if not isinstance(request.data, dict):
             raise ValidationError("The request body must be a JSON object")
         return request.data
+
+    def load_only(self, request, entry):
+        """Nothing to embed: Ollama only loads the model, which is an operator's switch (llm/rules/actions.py)."""
+        actions.switch(Actor.of(request), entry.name, wait=settings.LLM_GENERATE_WAIT_SECONDS)
 
     def embed(self, request, entry, source, texts, options=None, **extra):
         """Queue an embed of `texts` and wait for it (LLM_COMPAT_WAIT_SECONDS); the finished row."""
@@ -55,9 +62,13 @@ class OllamaEmbed(EmbedView, OllamaView):
         body = self.body(request)
         texts = _ollama_input(body.get("input"))
         entry = ollama_entry(body.get("model"))
-        generation = self.embed(request, entry, GenerationRequest.Source.OLLAMA, texts, **_ollama_fields(body))
+        fields = _ollama_fields(body)
+        if not texts:
+            self.load_only(request, entry)
+            return Response({"model": body["model"], "embeddings": []})
+        generation = self.embed(request, entry, GenerationRequest.Source.OLLAMA, texts, **fields)
         if message := end_message(generation):
-            return Response({"error": message}, status=_failed_status(generation, 500))
+            return Response({"error": message}, status=failed_status(generation, 500))
         counters = {key: getattr(generation, key) for key in OLLAMA_COUNTERS if getattr(generation, key) is not None}
         return Response({"model": body["model"], "embeddings": generation.embeddings or [], **counters})
 
@@ -75,10 +86,13 @@ class OllamaEmbeddings(EmbedView, OllamaView):
         if not isinstance(prompt, str):
             raise ValidationError("prompt must be a string")
         entry = ollama_entry(body.get("model"))
-        texts = [prompt] if prompt else []  # no prompt: Ollama only loads the model
-        generation = self.embed(request, entry, GenerationRequest.Source.OLLAMA, texts, **_ollama_fields(body))
+        fields = _ollama_fields(body)
+        if not prompt:
+            self.load_only(request, entry)
+            return Response({"embedding": []})
+        generation = self.embed(request, entry, GenerationRequest.Source.OLLAMA, [prompt], **fields)
         if message := end_message(generation):
-            return Response({"error": message}, status=_failed_status(generation, 500))
+            return Response({"error": message}, status=failed_status(generation, 500))
         return Response({"embedding": (generation.embeddings or [[]])[0]})
 
 
@@ -136,7 +150,7 @@ class OpenAIEmbeddings(EmbedView, OpenAIView):
         extra = {"dimensions": _dimensions(body["dimensions"])} if body.get("dimensions") is not None else {}
         generation = self.embed(request, entry, GenerationRequest.Source.OPENAI, texts, **extra)
         if message := end_message(generation):
-            status = _failed_status(generation, 502)
+            status = failed_status(generation, 502)
             return Response(openai_error(status, message), status=status)
         data = [
             {"object": "embedding", "index": index, "embedding": ENCODERS[encoding](vector)}
@@ -178,11 +192,6 @@ def _tokens(items):
 
 # -- shared ---------------------------------------------------------------------------
 
-
-def _failed_status(generation, otherwise):
-    """400 when Ollama refused the client's input (an input longer than the context with
-    truncate false), else the door's status for a failed request."""
-    return 400 if generation.bad_input else otherwise
 
 
 def _dimensions(value):

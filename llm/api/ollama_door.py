@@ -18,7 +18,7 @@ from llm import catalog, keepalive, queueing, streaming
 from llm.api import ollama_fields
 from llm.api.exceptions import ollama_error
 from llm.api.permissions import IsAdminToken
-from llm.api.compat import CompatView, end_message, resolve_model, submit, validated_options, wait_unstreamed
+from llm.api.compat import CompatView, end_message, failed_status, resolve_model, submit, validated_options, wait_unstreamed
 from llm.models import GenerationRequest, ModelPull
 from llm.ollama import client
 from llm.rules import actions
@@ -87,7 +87,7 @@ class Generate(OllamaView):
             return StreamingHttpResponse(_ndjson(generation, name, self.piece), content_type="application/x-ndjson")
         generation = wait_unstreamed(generation)
         if message := end_message(generation):
-            return Response({"error": message}, status=500)
+            return Response({"error": message}, status=failed_status(generation, 500))
         return Response(_final(generation, name, self.piece(generation.response)))
 
     def check(self, body):

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from llm import catalog, streaming
 from llm.api import openai_fields
-from llm.api.compat import CompatView, end_message, resolve_model, submit, wait_unstreamed
+from llm.api.compat import CompatView, end_message, failed_status, resolve_model, submit, wait_unstreamed
 from llm.api.exceptions import openai_error
 from llm.models import GenerationRequest
 
@@ -47,7 +47,8 @@ class ChatCompletions(OpenAIView):
             return StreamingHttpResponse(self._events(generation, fields.include_usage), content_type="text/event-stream")
         generation = wait_unstreamed(generation)
         if message := end_message(generation):
-            return Response(openai_error(502, message), status=502)
+            status = failed_status(generation, 502)
+            return Response(openai_error(status, message), status=status)
         return Response(self._envelope(generation, [self.choice(generation.response, _finish_reason(generation))],
                                        usage=_usage(generation)))
 

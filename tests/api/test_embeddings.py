@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from llm.models import ApiToken, GenerationRequest
+from llm.models import ApiToken, AuditEntry, GenerationRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,11 +68,22 @@ def test_dimensions_and_truncate_reach_ollama(api, standin, inline_worker):
     assert long["prompt_eval_count"] == 16
 
 
-def test_an_empty_input_loads_the_model_through_the_queue_and_answers_no_vectors(api, standin, inline_worker):
-    response = post(api, EMBED, model="llama3.2:1b", input="")
+def test_an_empty_input_loads_the_model_as_an_operators_switch_and_answers_no_vectors(admin_api, standin):
+    response = post(admin_api, EMBED, model="llama3.2:1b", input="")
     assert response.json() == {"model": "llama3.2:1b", "embeddings": []}
-    assert standin.counters()["resident"] == ["llama3.2:1b"]
-    assert GenerationRequest.objects.get().status == "done"
+    assert post(admin_api, LEGACY, model="qwen3:4b", prompt="").json() == {"embedding": []}
+    assert standin.counters()["resident"] == ["qwen3:4b"]
+    assert sorted(AuditEntry.objects.filter(action="switch").values_list("target", flat=True)) == [
+        "llama3.2:1b", "qwen3:4b"
+    ]
+
+
+@pytest.mark.parametrize("path, body", [(EMBED, {"input": ""}), (EMBED, {"input": []}), (LEGACY, {"prompt": ""})])
+def test_a_generate_token_cannot_load_a_model_by_embedding_nothing(api, standin, path, body):
+    response = post(api, path, model="llama3.2:1b", **body)
+    assert response.status_code == 403
+    assert "admin token" in response.json()["error"]
+    assert standin.counters()["resident"] == []
 
 
 def test_a_failed_embed_is_ollamas_error_shape(api, standin, inline_worker):
@@ -101,8 +112,8 @@ def test_the_legacy_endpoint_takes_a_prompt_and_answers_one_embedding(api, stand
     assert legacy.json()["embedding"] == modern
 
 
-def test_the_legacy_endpoint_with_no_prompt_only_loads_the_model(api, standin, inline_worker):
-    assert post(api, LEGACY, model="gemma3:4b").json() == {"embedding": []}
+def test_the_legacy_endpoint_with_no_prompt_only_loads_the_model(admin_api, standin):
+    assert post(admin_api, LEGACY, model="gemma3:4b").json() == {"embedding": []}
     assert standin.counters()["resident"] == ["gemma3:4b"]
 
 

@@ -30,3 +30,22 @@ def test_status_tells_what_is_wrong_when_ollama_is_slow(api, standin, settings):
     body = api.get("/api/v1/llm/status").json()
     assert body["ollama_running"] is False
     assert "did not answer in time" in body["ollama_error"]
+
+
+@pytest.mark.parametrize(
+    "path, body, message_of",
+    [
+        ("/ollama/api/generate", {**BODY, "stream": False}, lambda answer: answer["error"]),
+        ("/ollama/api/chat", {"model": "llama3.2:1b", "messages": [{"role": "user", "content": "hi"}], "stream": False},
+         lambda answer: answer["error"]),
+        ("/v1/chat/completions", {"model": "llama3.2:1b", "messages": [{"role": "user", "content": "hi"}]},
+         lambda answer: answer["error"]["message"]),
+        ("/v1/completions", {"model": "llama3.2:1b", "prompt": "hi"}, lambda answer: answer["error"]["message"]),
+    ],
+)
+def test_input_that_ollama_refuses_is_a_400_through_the_compatible_doors(api, standin, inline_worker, path, body,
+                                                                         message_of):
+    standin.configure(faults={"error": {"status": 400, "message": "illegal base64 data at input byte 4"}})
+    response = api.post(path, body, format="json")
+    assert response.status_code == 400
+    assert "illegal base64 data" in message_of(response.json())
