@@ -22,8 +22,9 @@ def submit_generation(token, model, prompt="", options=None, **fields):
     Raises limits.TextTooLong, limits.RateLimited (per `token`) or limits.QueueFull.
     """
     extra = fields.get("extra") or {}
-    limits.admit_generation(token, prompt, extra.get("system"), fields.get("messages"), fields.get("input"))
+    limits.check_text(prompt, extra.get("system"), fields.get("messages"), fields.get("input"))
     with limits.queue_place():
+        limits.check_generation_rate(token)  # after the bound: a 503 costs the token no generation
         request = GenerationRequest.objects.create(
             token=token, model=model, prompt=prompt, options=options or {}, **fields
         )

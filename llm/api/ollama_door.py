@@ -83,7 +83,7 @@ class Generate(OllamaView):
             **self.content(body),
         )
         name = body["model"]
-        if body.get("stream", True):
+        if body.get("stream") is not False:  # absent or null: Ollama streams
             return StreamingHttpResponse(_ndjson(generation, name, self.piece), content_type="application/x-ndjson")
         generation = wait_unstreamed(generation)
         if message := end_message(generation):
@@ -143,7 +143,7 @@ class Pull(OllamaView):
         ollama_fields.check_model_call(request.data)
         entry = _entry(request.data.get("model") or request.data.get("name"))
         pull = actions.pull(Actor.of(request), entry.name)
-        if request.data.get("stream", True):
+        if request.data.get("stream") is not False:  # absent or null: Ollama streams
             return StreamingHttpResponse(_pull_lines(pull), content_type="application/x-ndjson")
         [pull] = queueing.wait_for([pull], timeout=24 * 3600)
         if pull.status != ModelPull.Status.DONE:

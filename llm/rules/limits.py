@@ -154,13 +154,3 @@ def _lock_gate():
         pass  # someone else made it
     Lease.objects.filter(name=QUEUE_GATE).update(holder="")
 
-
-# --- All of them, for a door that stores a generation ------------------------------------------------
-
-
-def admit_generation(
-    token: ApiToken | None, prompt: str = "", system: str = "", messages: list | None = None, input: list | None = None
-) -> None:
-    """The text and rate rules for one generation or embed (the queue bound comes with `queue_place()`)."""
-    check_text(prompt, system, messages, input)
-    check_generation_rate(token)

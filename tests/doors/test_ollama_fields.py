@@ -76,3 +76,12 @@ def test_a_keep_alive_ollama_cannot_read_is_a_400(api, standin, keep_alive):
     response = api.post("/ollama/api/generate", {"model": "llama3.2:1b", "keep_alive": keep_alive}, format="json")
     assert response.status_code == 400
     assert set(response.json()) == {"error"}
+
+
+@pytest.mark.parametrize("body", [GENERATE, CHAT], ids=["generate", "chat"])
+def test_a_null_stream_streams_as_an_absent_one_does(api, idle_worker, body):
+    response = api.post(f"/ollama/api/{'chat' if 'messages' in body else 'generate'}", {**body, "stream": None},
+                        format="json")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/x-ndjson"
+    response.close()  # the client leaves: its request is cancelled

@@ -39,3 +39,14 @@ def test_it_accepts_exactly_the_bound_when_many_submit_at_once_through_every_doo
     assert len(outcomes) == SUBMITS
     assert (outcomes.count("accepted"), outcomes.count(503)) == (BOUND, SUBMITS - BOUND)
     assert GenerationRequest.objects.count() == BOUND
+
+
+@pytest.mark.parametrize("way", GENERATIONS, ids=lambda way: way.id)
+def test_a_call_refused_because_the_queue_is_full_costs_the_token_no_generation(alice_token, settings, rates,
+                                                                              idle_worker, way):
+    rates(**{"generation.generate": "1/min", "token.generate": None})
+    client = client_for(alice_token[1])
+    settings.LLM_MAX_QUEUE_LENGTH = 0
+    assert way.send(client).status_code == 503
+    settings.LLM_MAX_QUEUE_LENGTH = 10
+    assert way.send(client).status_code == way.accepted
