@@ -25,9 +25,14 @@ id llm-gateway >/dev/null 2>&1 ||
 install -d -o llm-gateway -g llm-gateway -m 0750 /var/lib/llm-gateway
 install -d -o root -g llm-gateway -m 0750 /etc/llm-gateway
 if [ ! -e "$ENV_FILE" ]; then
-  secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')
-  sed -e "s|^DJANGO_SECRET_KEY=.*|DJANGO_SECRET_KEY=$secret|" -e "s|llm\.example\.com|${LLM_DOMAIN:-llm.example.com}|g" \
-    deploy/llm-gateway.env.example > "$ENV_FILE"
+  # The new key never appears on a command line (any local user can read those in ps); the file is
+  # made private before anything is written to it.
+  ( umask 077
+    sed -e "s|llm\.example\.com|${LLM_DOMAIN:-llm.example.com}|g" deploy/llm-gateway.env.example |
+      python3 -c 'import secrets, sys
+for line in sys.stdin:
+    sys.stdout.write(f"DJANGO_SECRET_KEY={secrets.token_urlsafe(50)}\n" if line.startswith("DJANGO_SECRET_KEY=") else line)' \
+      > "$ENV_FILE" )
   chown root:llm-gateway "$ENV_FILE"
   chmod 0640 "$ENV_FILE"
   echo ">>> Wrote $ENV_FILE for ${LLM_DOMAIN:-llm.example.com} (LLM_DOMAIN): check ALLOWED_HOSTS and CSRF_TRUSTED_ORIGINS there."

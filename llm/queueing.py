@@ -13,7 +13,6 @@ from django.db import transaction
 from llm import notify, pulls, tasks
 from llm.models import GenerationRequest
 from llm.rules import limits
-from llm.rules.limits import QueueFull  # noqa: F401 (its old home)
 
 
 def submit_generation(token, model, prompt="", options=None, **fields):

@@ -12,9 +12,10 @@ from django.core.management.base import SystemCheckError
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_worker_refuses_to_start_with_a_setting_ollama_cannot_read():
+def test_the_worker_refuses_to_start_with_a_setting_ollama_cannot_read(tmp_path):
+    env = {**os.environ, "LLM_KEEP_ALIVE": "-1", "LLM_DATA_DIR": str(tmp_path)}  # nothing written in the checkout
     result = subprocess.run(
-        [sys.executable, "manage.py", "worker"], cwd=ROOT, env={**os.environ, "LLM_KEEP_ALIVE": "-1"},
+        [sys.executable, "manage.py", "worker"], cwd=ROOT, env=env,
         capture_output=True, text=True, timeout=120,
     )
     assert result.returncode != 0

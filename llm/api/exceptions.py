@@ -60,11 +60,6 @@ def error_body(status_code, message):
     return {"success": False, "error": PHRASES.get(status_code) or HTTPStatus(status_code).phrase, "message": message}
 
 
-def error_response(status_code, message):
-    """For plain Django views on API paths (404 catch-all, 500)."""
-    return JsonResponse(error_body(status_code, message), status=status_code)
-
-
 def ollama_error(status_code, message, **details):
     return {"error": message}
 

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from llm import catalog, queueing
 from llm import status as service_status
 from llm.api import representations as shapes
-from llm.api.exceptions import BadGateway, Conflict, error_response
+from llm.api.exceptions import BadGateway, Conflict, door_error_response
 from llm.api.permissions import IsAdminToken, own_requests
 from llm.api.serializers import GenerateSerializer, ModelSerializer, ProcessQueueSerializer
 from llm.models import GenerationRequest, ModelPull
@@ -157,7 +157,7 @@ class QueueViewSet(viewsets.ViewSet):
 
 @csrf_exempt  # else a POST or DELETE to an unknown API path gets Django's HTML 403 (no CSRF token)
 def endpoint_not_found(request, path=""):
-    return error_response(404, f"Endpoint not found: /{path}")
+    return door_error_response(request.path, 404, f"Endpoint not found: /{path}")  # the seed contract's words
 
 
 def _processed(processed, remaining):

@@ -78,7 +78,7 @@ class ApiToken(models.Model):
     request_count = models.PositiveBigIntegerField(default=0)
     prompt_tokens = models.PositiveBigIntegerField(default=0)
     generated_tokens = models.PositiveBigIntegerField(default=0)
-    # Calls refused with 429 by a rate limit (llm/api/throttling.py), ever.
+    # Calls refused with 429 by a rate limit (llm/rules/limits.py), ever.
     rate_limited_count = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = ApiTokenQuerySet.as_manager()
