@@ -163,7 +163,7 @@ def test_a_kept_key_is_not_printed_and_ctrl_c_lets_the_pull_in_hand_finish_and_s
     subprocess.run([sys.executable, "-m", "llmsite.datadir", "create-token", str(data_dir / "service_token")],
                    cwd=REPO_ROOT, check=True, capture_output=True)
     token = (data_dir / "service_token").read_text().strip()
-    running = serve(STANDIN_INSTALLED="", STANDIN_PULL_SECONDS="6", LLM_PULL_WAIT_SECONDS="0")
+    running = serve(STANDIN_INSTALLED="", STANDIN_PULL_SECONDS="12", LLM_PULL_WAIT_SECONDS="0")  # room for a stall
     assert token not in running.output and f"API token (admin): in {data_dir}/service_token" in running.output
     assert f"TOKEN=$(cat {data_dir}/service_token)" in running.lines
 
