@@ -72,11 +72,14 @@ def submit(request, entry, source, **fields):
     return queueing.submit_generation(request.auth, entry.name, source=source, **fields)
 
 
+WAITED_TOO_LONG = "Waited longer than LLM_COMPAT_WAIT_SECONDS"
+
+
 def wait_unstreamed(generation):
     """Wait for the result; a client that cannot be told "queued" gets it or an error."""
     queueing.wait_for_generation(generation, settings.LLM_COMPAT_WAIT_SECONDS)
     if not generation.is_finished:
-        generation.cancel("Waited longer than LLM_COMPAT_WAIT_SECONDS")
+        generation.cancel(WAITED_TOO_LONG)
     return generation
 
 
@@ -91,5 +94,10 @@ def end_message(generation):
 
 def failed_status(generation, otherwise):
     """400 when Ollama refused the client's input (say, an image that is not base64, or an input
-    longer than the context with truncate false), else the door's status for a failed request."""
-    return 400 if generation.bad_input else otherwise
+    longer than the context with truncate false), 504 when the request waited its turn longer than
+    LLM_COMPAT_WAIT_SECONDS, else the door's status for a failed request."""
+    if generation.bad_input:
+        return 400
+    if generation.status == GenerationRequest.Status.CANCELLED and generation.error == WAITED_TOO_LONG:
+        return 504
+    return otherwise

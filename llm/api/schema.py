@@ -250,6 +250,7 @@ ERRORS = {
     429: "Too many calls from this token: try again after Retry-After seconds.",
     502: "Ollama answered with an error.",
     503: "Ollama is not reachable, or the queue is full (then with Retry-After).",
+    504: "The request waited its turn longer than LLM_COMPAT_WAIT_SECONDS (the compatible doors), and was cancelled.",
 }
 
 
@@ -523,11 +524,11 @@ _describe("llm.api.ollama_door.Show", post=extend_schema(
 ))
 _describe("llm.api.ollama_door.Generate", post=extend_schema(
     summary="Generate (Ollama's /api/generate), through the queue", tags=["ollama"], request=_json(OLLAMA_GENERATE),
-    responses={**_ollama_answers(OBJECT), **_ollama_errors(*WITH_BODY, 404, 409, 502, 503)},
+    responses={**_ollama_answers(OBJECT), **_ollama_errors(*WITH_BODY, 404, 409, 502, 503, 504)},
 ))
 _describe("llm.api.ollama_door.Chat", post=extend_schema(
     summary="Chat (Ollama's /api/chat), through the queue", tags=["ollama"], request=_json(OLLAMA_CHAT),
-    responses={**_ollama_answers(OBJECT), **_ollama_errors(*WITH_BODY, 404, 409, 502, 503)},
+    responses={**_ollama_answers(OBJECT), **_ollama_errors(*WITH_BODY, 404, 409, 502, 503, 504)},
 ))
 _describe("llm.api.ollama_door.Pull", post=extend_schema(
     summary="Download a model (admin)", tags=["ollama"],
@@ -621,11 +622,11 @@ _describe("llm.api.openai_door.Model", get=extend_schema(
 ))
 _describe("llm.api.openai_door.ChatCompletions", post=extend_schema(
     summary="Chat completion, through the queue", tags=["openai"], request=_json(OPENAI_CHAT),
-    responses={**_openai_answers(), **_openai_errors(*WITH_BODY, 404, 502, 503)},
+    responses={**_openai_answers(), **_openai_errors(*WITH_BODY, 404, 502, 503, 504)},
 ))
 _describe("llm.api.openai_door.Completions", post=extend_schema(
     summary="Text completion, through the queue", tags=["openai"], request=_json(OPENAI_COMPLETION),
-    responses={**_openai_answers(), **_openai_errors(*WITH_BODY, 404, 502, 503)},
+    responses={**_openai_answers(), **_openai_errors(*WITH_BODY, 404, 502, 503, 504)},
 ))
 
 
@@ -656,13 +657,13 @@ OPENAI_EMBEDDINGS = {
 
 _describe("llm.api.embeddings.OllamaEmbed", post=extend_schema(
     summary="Embeddings (Ollama's /api/embed), through the queue", tags=["ollama"], request=_json(OLLAMA_EMBED),
-    responses={200: OBJECT, **_ollama_errors(*WITH_BODY, 404, 500, 503)},
+    responses={200: OBJECT, **_ollama_errors(*WITH_BODY, 404, 500, 503, 504)},
 ))
 _describe("llm.api.embeddings.OllamaEmbeddings", post=extend_schema(
     summary="One embedding (Ollama's legacy /api/embeddings), through the queue", tags=["ollama"],
-    request=_json(OLLAMA_EMBEDDINGS), responses={200: OBJECT, **_ollama_errors(*WITH_BODY, 404, 500, 503)},
+    request=_json(OLLAMA_EMBEDDINGS), responses={200: OBJECT, **_ollama_errors(*WITH_BODY, 404, 500, 503, 504)},
 ))
 _describe("llm.api.embeddings.OpenAIEmbeddings", post=extend_schema(
     summary="Embeddings, through the queue", tags=["openai"], request=_json(OPENAI_EMBEDDINGS),
-    responses={200: OBJECT, **_openai_errors(*WITH_BODY, 404, 502, 503)},
+    responses={200: OBJECT, **_openai_errors(*WITH_BODY, 404, 502, 503, 504)},
 ))

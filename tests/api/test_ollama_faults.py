@@ -49,3 +49,19 @@ def test_input_that_ollama_refuses_is_a_400_through_the_compatible_doors(api, st
     response = api.post(path, body, format="json")
     assert response.status_code == 400
     assert "illegal base64 data" in message_of(response.json())
+
+
+@pytest.mark.parametrize(
+    "path, body, message_of",
+    [
+        ("/ollama/api/generate", {**BODY, "stream": False}, lambda answer: answer["error"]),
+        ("/v1/completions", {"model": "llama3.2:1b", "prompt": "hi"}, lambda answer: answer["error"]["message"]),
+        ("/ollama/api/embed", {"model": "llama3.2:1b", "input": "hi"}, lambda answer: answer["error"]),
+    ],
+)
+def test_a_call_that_waited_its_turn_too_long_is_a_504_in_the_doors_shape(api, idle_worker, settings, path, body,
+                                                                          message_of):
+    settings.LLM_COMPAT_WAIT_SECONDS = 0.1  # nobody runs the queue (idle_worker)
+    response = api.post(path, body, format="json")
+    assert response.status_code == 504
+    assert "LLM_COMPAT_WAIT_SECONDS" in message_of(response.json())
