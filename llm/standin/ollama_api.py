@@ -123,17 +123,10 @@ def _generation(h, faults, chat: bool) -> None:
     started = time.monotonic()
     req = h.json_body()
     name = _model_name(req)
-    if _injected_error(h, faults):
+    found = _installed(h, faults, req, name, not_found(name))
+    if found is None:
         return
-    state = h.server.state
-    spec = state.installed_spec(name)
-    if spec is None:
-        h.send_error_json(404, not_found(name))
-        return
-    keep_alive = parse_keep_alive(req.get("keep_alive"))
-    options = req.get("options") or {}
-    if not isinstance(options, dict):
-        raise BadRequest("options must be an object")
+    state, spec, keep_alive, options = found
     if chat:
         payload = req.get("messages") or []
         if not isinstance(payload, list):
@@ -310,17 +303,10 @@ def _embed_input(value) -> list[str]:
 def _embedding(h, faults, req: dict, texts: list[str], legacy: bool) -> None:
     started = time.monotonic()
     name = _model_name(req)
-    if _injected_error(h, faults):
+    found = _installed(h, faults, req, name, not_found(name) if legacy else f"model '{name}' not found")
+    if found is None:
         return
-    state = h.server.state
-    spec = state.installed_spec(name)
-    if spec is None:
-        h.send_error_json(404, not_found(name) if legacy else f"model '{name}' not found")
-        return
-    keep_alive = parse_keep_alive(req.get("keep_alive"))
-    options = req.get("options") or {}
-    if not isinstance(options, dict):
-        raise BadRequest("options must be an object")
+    state, spec, keep_alive, options = found
     truncate, dimensions = req.get("truncate", True), req.get("dimensions") or 0
     if not isinstance(truncate, bool):
         raise BadRequest("truncate must be true or false")
@@ -381,6 +367,23 @@ def _vectors(h, spec: ModelSpec, texts: list[str], context: int, truncate: bool,
 def _normalized(vector: list[float]) -> list[float]:
     scale = 1.0 / max(math.sqrt(sum(value * value for value in vector)), 1e-12)
     return [value * scale for value in vector]
+
+
+def _installed(h, faults, req: dict, name: str, not_found_message: str):
+    """What a call that runs a model needs: (state, spec, keep_alive, options) of the installed model
+    it names, or None once an injected error or a 404 has been answered."""
+    if _injected_error(h, faults):
+        return None
+    state = h.server.state
+    spec = state.installed_spec(name)
+    if spec is None:
+        h.send_error_json(404, not_found_message)
+        return None
+    keep_alive = parse_keep_alive(req.get("keep_alive"))
+    options = req.get("options") or {}
+    if not isinstance(options, dict):
+        raise BadRequest("options must be an object")
+    return state, spec, keep_alive, options
 
 
 def _injected_error(h, faults) -> bool:
