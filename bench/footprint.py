@@ -111,9 +111,9 @@ NOTES = """What `manage.py worker` saves, and what was tried and not kept:
   `AutoSchema`, its generator, DRF's test client, Django's test tools and jinja2 (~19 MB RSS; `rest_framework.compat`
   adds PyYAML and psycopg, which stay). A stand-in schema class that gives drf-spectacular's once it is loaded, with
   the schema views loaded on demand, took the web from 72 to 66 MB PSS; but `extend_schema` and the view
-  extensions of `llm/api/schema.py` bind to that class when they are imported, and drf-spectacular matches the
+  extensions of `llm/doors/schema.py` bind to that class when they are imported, and drf-spectacular matches the
   extensions before it builds the first inspector, so the schema lost its annotations (tests/security/test_schema.py
-  failed). Doing it right means loading `llm/api/schema.py` together with the generator (and for
+  failed). Doing it right means loading `llm/doors/schema.py` together with the generator (and for
   `check --deploy`), in the doors' code: left to its owner, worth ~6 MB.
 - Where the rest goes: web, gunicorn's arbiter ~13 MB and one Django process ~59 MB; worker, six Django
   processes of 16-23 MB each (qcluster, sentinel, pusher, monitor, two workers). One worker process instead of

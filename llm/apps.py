@@ -24,9 +24,10 @@ def wake_on_worker_start(**kwargs):
     """A worker that starts looks for work at once: after a crash, the tasks that
     would have woken it may be held by the dead cluster for hours (its `retry`).
     It also clears the sockets of dead processes and sets the prune's schedule."""
-    from llm import notify, retention, tasks
+    from llm import retention
+    from llm.queue import tasks, wakeups
 
-    notify.sweep()  # sockets left in LLM_RUN_DIR by processes that died
+    wakeups.sweep()  # sockets left in LLM_RUN_DIR by processes that died
     tasks.wake_generation_worker()
     tasks.wake_pull_worker()
     retention.ensure_schedule()  # LLM_PRUNE_MINUTES as this worker reads it
@@ -42,8 +43,11 @@ def schedule_safety_net(**kwargs):
     from django.utils import timezone
     from django_q.models import Schedule
 
+    # Before the queue became a package its tasks lived at llm.tasks: a schedule stored
+    # then would call a module that is gone, every interval, for ever.
+    Schedule.objects.filter(func__startswith="llm.tasks.").delete()
     minutes = settings.LLM_SAFETY_NET_MINUTES
-    for func in ("llm.tasks.run_generations", "llm.tasks.run_pulls"):
+    for func in ("llm.queue.tasks.run_generations", "llm.queue.tasks.run_pulls"):
         Schedule.objects.update_or_create(
             name=f"safety net: {func}",
             defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1,
@@ -56,7 +60,8 @@ def schedule_safety_net(**kwargs):
 
 def check_settings(app_configs, **kwargs):
     """Bad configuration found at start-up, not at the first request."""
-    from llm import catalog, keepalive
+    from llm import catalog
+    from llm.engine import keepalive
 
     errors = []
     if settings.LLM_CATALOG is not None:

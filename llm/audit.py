@@ -26,7 +26,7 @@ class Action(models.TextChoices):
     TOKEN_REVOKE = "token.revoke"
     TOKEN_DELETE = "token.delete"
     # Not an operator's action but the system's: a model loaded into memory
-    # (llm/residency.py). Kept here so that swaps survive restarts and count
+    # (llm/engine/residency.py). Kept here so that swaps survive restarts and count
     # across processes; llm/metrics.py reads them.
     MODEL_LOAD = "model.load"
 

@@ -14,7 +14,7 @@ command line.
 
 A restore refuses while the service runs: it would pull the ground from under
 requests in flight. "Runs" means the web server accepts connections at
-WEB_BIND, or a worker listens for wake-ups (llm/broker.py).
+WEB_BIND, or a worker listens for wake-ups (llm/queue/broker.py).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from django.db import connections
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
-from llm import notify
+from llm.queue import wakeups
 
 
 class BackupError(Exception):
@@ -79,7 +79,7 @@ def restore(path: Path) -> None:
         _sqlite_restore(path)
     else:
         _pg_restore(path)
-    # django-q2's stored tasks are only wake-ups (llm/tasks.py), signed with the
+    # django-q2's stored tasks are only wake-ups (llm/queue/tasks.py), signed with the
     # SECRET_KEY of the box that stored them: another key cannot read them. A
     # starting worker wakes the queue anyway, so nothing is lost without them.
     OrmQ.objects.using(Conf.ORM).all().delete()
@@ -91,7 +91,7 @@ def service_running() -> str:
     if _web_answers(os.getenv("WEB_BIND", f"127.0.0.1:{os.getenv('PORT', '8000')}")):
         running.append("the web server")
     broker_channel = f"broker-{Conf.CLUSTER_NAME}"
-    if any(_listening(path) for path in notify.run_dir().glob(f"{broker_channel}.*")):
+    if any(_listening(path) for path in wakeups.run_dir().glob(f"{broker_channel}.*")):
         running.append("the worker")
     return " and ".join(running)
 

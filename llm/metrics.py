@@ -8,7 +8,7 @@ whatever the size of the tables:
 - the queue gauges count the unfinished requests (an index on status);
 - the counters are running totals (`llm.models.Counter`) that the code adds to
   where things happen: a request that ends (llm/models/generations.py), a pull
-  that ends (llm/models/pulls.py), a model load (llm/residency.py). They outlive
+  that ends (llm/models/pulls.py), a model load (llm/engine/residency.py). They outlive
   the rows they count, so pruning old work (llm/retention.py) leaves them alone;
 - pull bytes add the bytes of the pulls still running to the total of the ended ones.
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponse
 
-from llm.api.exceptions import door_error_response
+from llm.doors.exceptions import door_error_response
 from llm.views import _is_api
 
 

@@ -101,7 +101,7 @@ def ensure_schedule() -> None:
     Schedule.objects.update_or_create(
         name=SCHEDULE_NAME,
         defaults={
-            "func": "llm.tasks.prune",
+            "func": "llm.queue.tasks.prune",
             "schedule_type": Schedule.MINUTES,
             "minutes": settings.LLM_PRUNE_MINUTES,
             "repeats": -1,

@@ -1,8 +1,10 @@
 """What the service and Ollama look like right now, for /status and the dashboard."""
 
-from llm import catalog, fit, scheduling
+from llm import catalog
+from llm.engine import fit
+from llm.queue import policy
 from llm.models import GenerationRequest
-from llm.ollama import OllamaError, client
+from llm.engine.ollama import OllamaError, client
 
 
 def installed_models(tags=None):
@@ -18,7 +20,7 @@ def report():
         "success": True,
         "ollama_running": True,
         "current_model": None,
-        "queue_length": scheduling.queue_length(),
+        "queue_length": policy.queue_length(),
         "is_processing": GenerationRequest.objects.running().exists(),
         "available_models": catalog.names(),
         "installed_models": [],

@@ -5,7 +5,7 @@ from django.templatetags.static import static
 from django.views import defaults
 from django.views.decorators.cache import cache_control
 
-from llm.api.exceptions import door_error_response, is_door_path
+from llm.doors.exceptions import door_error_response, is_door_path
 
 
 def _is_api(request):

@@ -203,11 +203,11 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["llm.api.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["llm.api.permissions.HasApiToken"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["llm.doors.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["llm.doors.permissions.HasApiToken"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["llm.api.parsers.SafeJSONParser"],
-    "EXCEPTION_HANDLER": "llm.api.exceptions.handler",
+    "DEFAULT_PARSER_CLASSES": ["llm.doors.parsers.SafeJSONParser"],
+    "EXCEPTION_HANDLER": "llm.doors.exceptions.handler",
     "UNAUTHENTICATED_USER": None,
     # Per-token rate limits (llm/rules/limits.py), by scope and the token's role.
     "DEFAULT_THROTTLE_CLASSES": ["llm.rules.limits.TokenRateThrottle"],
@@ -232,11 +232,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
-    "PREPROCESSING_HOOKS": ["llm.api.schema.only_this_api"],
+    "PREPROCESSING_HOOKS": ["llm.doors.schema.only_this_api"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "llm.api.schema.retry_after_on_429",
-        "llm.api.schema.door_bodies_required",
+        "llm.doors.schema.retry_after_on_429",
+        "llm.doors.schema.door_bodies_required",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files, no CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -326,7 +326,7 @@ LLM_MAX_ATTEMPTS = envnumber("LLM_MAX_ATTEMPTS", 2, int, minimum=1)
 LLM_OLLAMA_RETRY_SECONDS = envnumber("LLM_OLLAMA_RETRY_SECONDS", 60.0, float, minimum=0)
 # The most requests that may wait; beyond it, generate answers 503 with Retry-After.
 LLM_MAX_QUEUE_LENGTH = envnumber("LLM_MAX_QUEUE_LENGTH", 500, int, minimum=1)
-# Fit before load (llm/fit.py): where to read MemAvailable, how much memory to
+# Fit before load (llm/engine/fit.py): where to read MemAvailable, how much memory to
 # keep free for the rest of the box, and Ollama's models folder when it is on
 # this machine (empty: no disk check before a pull).
 LLM_MEMINFO_PATH = os.getenv("LLM_MEMINFO_PATH", "/proc/meminfo")
@@ -343,11 +343,11 @@ LLM_SAFETY_NET_MINUTES = envnumber("LLM_SAFETY_NET_MINUTES", 1, int, minimum=1)
 # While generating, the worker stores the text so far this often, for streaming
 # clients to read (and to notice a cancel).
 LLM_STREAM_FLUSH_SECONDS = envnumber("LLM_STREAM_FLUSH_SECONDS", 0.05, float, minimum=0)
-# Unix sockets for wake-ups between the web server and the worker (llm/notify.py).
+# Unix sockets for wake-ups between the web server and the worker (llm/queue/wakeups.py).
 # Socket paths must stay under 108 bytes, so keep this folder's path short.
 LLM_RUN_DIR = Path(os.getenv("LLM_RUN_DIR", DATA_DIR / "run"))
 datadir.make_private(LLM_RUN_DIR)
-# Which waiting request runs next (llm/scheduling.py): "swap-aware" keeps serving
+# Which waiting request runs next (llm/queue/policy.py): "swap-aware" keeps serving
 # the loaded model while requests for it wait, "fifo" is first come, first served.
 LLM_SCHEDULER = os.getenv("LLM_SCHEDULER", "swap-aware")
 if LLM_SCHEDULER not in ("swap-aware", "fifo"):
@@ -369,16 +369,16 @@ LLM_KEEP_PULLS_DAYS = envnumber("LLM_KEEP_PULLS_DAYS", 30.0, float, minimum=0)
 LLM_PRUNE_MINUTES = envnumber("LLM_PRUNE_MINUTES", 60, int, minimum=0)
 
 # One cluster over the ORM broker. Two worker processes, but generations run one
-# at a time: each task takes a database lease first (llm/residency.py), and a
+# at a time: each task takes a database lease first (llm/engine/residency.py), and a
 # task that finds it taken returns at once because the holder drains the queue.
 # The second process lets a pull run beside a generation without holding it up.
 # The broker is the ORM's, woken over a Unix socket when a task is stored
-# (llm/broker.py): tasks start at once, and `poll` is only the safety net.
+# (llm/queue/broker.py): tasks start at once, and `poll` is only the safety net.
 _LONGEST_TASK = max(LLM_GENERATION_TIMEOUT, LLM_PULL_TIMEOUT)
 Q_CLUSTER = {
     "name": "llm",
     "orm": "default",
-    "broker_class": "llm.broker.WakingORM",
+    "broker_class": "llm.queue.broker.WakingORM",
     "workers": 2,
     "recycle": 500,
     # django-q2 hands a task out again after `retry` seconds if it was not

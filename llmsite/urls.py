@@ -7,9 +7,9 @@ from llm import logins, metrics, views
 urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     path("favicon.ico", views.favicon, name="favicon"),
-    path("api/v1/llm/", include("llm.api.urls")),
-    path("ollama/", include("llm.api.ollama_urls")),
-    path("v1/", include("llm.api.openai_urls")),
+    path("api/v1/llm/", include("llm.doors.urls")),
+    path("ollama/", include("llm.doors.ollama_urls")),
+    path("v1/", include("llm.doors.openai_urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", LoginView.as_view(authentication_form=logins.LoginForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -16,6 +16,6 @@ os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'llmsite.settings')
 application = get_wsgi_application()
 
 # The web server starts: sockets left in LLM_RUN_DIR by processes that died go.
-from llm import notify  # noqa: E402
+from llm.queue import wakeups  # noqa: E402
 
-notify.sweep()
+wakeups.sweep()

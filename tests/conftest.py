@@ -12,7 +12,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from llm import runner, tasks
+from llm.queue import runner, tasks
 from llm.models import ApiToken
 from tests.support.standin import Standin
 

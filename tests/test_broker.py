@@ -1,4 +1,4 @@
-"""The woken ORM broker (llm/broker.py): tasks stored wake the pusher, and polling remains the safety net."""
+"""The woken ORM broker (llm/queue/broker.py): tasks stored wake the pusher, and polling remains the safety net."""
 
 import threading
 import time
@@ -10,8 +10,8 @@ from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
-from llm import notify, tasks
-from llm.broker import WakingORM, task_waiting
+from llm.queue import tasks, wakeups
+from llm.queue.broker import WakingORM, task_waiting
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,7 +61,7 @@ def test_the_configured_broker_is_the_woken_orm():
 
 def test_enqueue_stores_the_task_and_wakes_the_listeners(run_dir):
     broker = WakingORM(list_key="test")
-    with notify.listen(broker.channel()) as listener:
+    with wakeups.listen(broker.channel()) as listener:
         task_id = broker.enqueue("payload")
         assert listener.wait(5) is True
     assert OrmQ.objects.get(pk=task_id).payload == "payload"
@@ -69,7 +69,7 @@ def test_enqueue_stores_the_task_and_wakes_the_listeners(run_dir):
 
 def test_enqueue_inside_a_transaction_wakes_only_once_it_commits(run_dir):
     broker = WakingORM(list_key="test")
-    with notify.listen(broker.channel()) as listener:
+    with wakeups.listen(broker.channel()) as listener:
         with transaction.atomic():
             broker.enqueue("payload")
             assert listener.wait(0) is False
@@ -123,7 +123,7 @@ def test_every_pusher_is_woken_and_only_one_takes_the_task(run_dir, poll_seconds
 
 
 def test_other_queues_are_not_woken(run_dir):
-    with notify.listen(WakingORM(list_key="other").channel()) as listener:
+    with wakeups.listen(WakingORM(list_key="other").channel()) as listener:
         WakingORM(list_key="test").enqueue("payload")
         assert listener.wait(0.05) is False
 
@@ -132,14 +132,14 @@ def test_a_wake_up_is_skipped_while_another_still_waits_for_a_pusher(run_dir, po
     tasks.wake_generation_worker()
     tasks.wake_generation_worker()
     assert OrmQ.objects.count() == 1
-    assert task_waiting("llm.tasks.run_generations") is True
+    assert task_waiting("llm.queue.tasks.run_generations") is True
     WakingORM().dequeue()  # a pusher takes it: the next wake-up needs a task of its own
-    assert task_waiting("llm.tasks.run_generations") is False
+    assert task_waiting("llm.queue.tasks.run_generations") is False
     tasks.wake_generation_worker()
     assert OrmQ.objects.count() == 2
 
 
 def test_a_waiting_task_for_another_function_does_not_count(run_dir):
     tasks.wake_pull_worker()
-    assert task_waiting("llm.tasks.run_pulls") is True
-    assert task_waiting("llm.tasks.run_generations") is False
+    assert task_waiting("llm.queue.tasks.run_pulls") is True
+    assert task_waiting("llm.queue.tasks.run_generations") is False

@@ -1,4 +1,4 @@
-"""Letting go of the engine wakes the worker when requests wait, whoever held it (llm/residency.py).
+"""Letting go of the engine wakes the worker when requests wait, whoever held it (llm/engine/residency.py).
 
 A request stored while the engine is held finds it taken: its own wake-up returns
 at once, so the release must start it (else it waits for the safety-net schedule).
@@ -9,7 +9,8 @@ processes for /switch and /queue/process; here each holder once, through HTTP.
 import pytest
 from rest_framework.test import APIClient
 
-from llm import residency, tasks
+from llm.engine import residency
+from llm.queue import tasks
 from llm.models import GenerationRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)

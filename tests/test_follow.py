@@ -1,4 +1,4 @@
-"""Following a generation (llm/streaming.py): a stream never joins the text of two runs.
+"""Following a generation (llm/follow.py): a stream never joins the text of two runs.
 
 A stream hands on what is new in the row's text since it last looked. If the
 request ran again after the stream had sent text (a second run starts from
@@ -8,7 +8,7 @@ stream ends with an error instead, as a failed request's stream does.
 
 import pytest
 
-from llm import notify, streaming
+from llm.queue import follow, wakeups
 from llm.models import GenerationRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,7 +27,7 @@ def running():
 def change(generation, **fields):
     """What a worker does to the row, with the wake-up it sends."""
     GenerationRequest.objects.filter(pk=generation.pk).update(**fields)
-    notify.notify(notify.request_channel(generation.request_id))
+    wakeups.notify(wakeups.request_channel(generation.request_id))
 
 
 def rest_of(events, most=5):
@@ -42,7 +42,7 @@ def rest_of(events, most=5):
 
 
 def test_a_stream_ends_with_an_error_when_its_request_runs_again_after_it_sent_text(running):
-    events = streaming.follow(running)
+    events = follow.follow(running)
     assert next(events).text == "first run"
     change(running, attempts=2, response="second")
     assert rest_of(events) == [("end", "")]
@@ -53,7 +53,7 @@ def test_a_stream_ends_with_an_error_when_its_request_runs_again_after_it_sent_t
 
 
 def test_a_stream_ends_with_an_error_when_its_request_went_back_in_line_after_it_sent_text(running):
-    events = streaming.follow(running)
+    events = follow.follow(running)
     assert next(events).text == "first run"
     change(running, status=Status.QUEUED, response="", started_at=None)
     assert rest_of(events) == [("end", "")]
@@ -62,7 +62,7 @@ def test_a_stream_ends_with_an_error_when_its_request_went_back_in_line_after_it
 
 
 def test_a_stream_ends_with_an_error_even_when_the_second_run_finished_first(running):
-    events = streaming.follow(running)
+    events = follow.follow(running)
     assert next(events).text == "first run"
     change(running, attempts=2, status=Status.DONE, response="second run, whole")
     assert rest_of(events) == [("end", "")]
@@ -72,7 +72,7 @@ def test_a_stream_ends_with_an_error_even_when_the_second_run_finished_first(run
 
 
 def test_more_text_of_the_same_run_goes_on_as_before(running):
-    events = streaming.follow(running)
+    events = follow.follow(running)
     assert next(events).text == "first run"
     change(running, response="first run, and more")
     assert next(events).text == ", and more"
@@ -83,6 +83,6 @@ def test_more_text_of_the_same_run_goes_on_as_before(running):
 
 def test_a_run_that_changed_before_any_text_was_sent_streams_as_usual(running):
     GenerationRequest.objects.filter(pk=running.pk).update(response="")
-    events = streaming.follow(running)
+    events = follow.follow(running)
     change(running, attempts=2, status=Status.DONE, response="second run")
     assert rest_of(events) == [("text", "second run"), ("end", "")]

@@ -1,4 +1,4 @@
-"""Wake-ups (llm/notify.py) reach a listener whatever number its socket has."""
+"""Wake-ups (llm/wakeups.py) reach a listener whatever number its socket has."""
 
 import os
 import resource
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from llm import notify
+from llm.queue import wakeups
 
 MANY = 1100  # past select()'s limit of 1,024 descriptors
 
@@ -27,13 +27,13 @@ def many_open_files(tmp_path):
 
 def test_a_listener_numbered_past_1023_is_woken(settings, tmp_path, many_open_files):
     settings.LLM_RUN_DIR = tmp_path
-    with notify.listen("far") as listener:
+    with wakeups.listen("far") as listener:
         assert listener.sock.fileno() > 1023
-        threading.Timer(0.05, notify.notify, args=["far"]).start()
+        threading.Timer(0.05, wakeups.notify, args=["far"]).start()
         assert listener.wait(30) is True
 
 
 def test_a_listener_nobody_wakes_says_so_when_its_time_is_up(settings, tmp_path, many_open_files):
     settings.LLM_RUN_DIR = tmp_path
-    with notify.listen("quiet") as listener:
+    with wakeups.listen("quiet") as listener:
         assert listener.wait(0.01) is False

@@ -1,8 +1,8 @@
-"""llm/ollama.py: what its errors may tell a client."""
+"""llm/engine/ollama.py: what its errors may tell a client."""
 
 import pytest
 
-from llm.ollama import Client, OllamaTimeout, OllamaUnavailable
+from llm.engine.ollama import Client, OllamaTimeout, OllamaUnavailable
 
 
 def test_an_unreachable_ollama_is_named_without_its_credentials():

@@ -1,4 +1,4 @@
-"""A request left running by a worker that died (llm/runner.py's recover_orphans).
+"""A request left running by a worker that died (llm/queue/runner.py's recover_orphans).
 
 It runs again only if it stored no text: a streaming client may hold the words
 of the first run, and a second run would not write the same ones, so one that
@@ -7,7 +7,7 @@ stored text fails with that reason, as a reply that broke off does.
 
 import pytest
 
-from llm import runner
+from llm.queue import runner
 from llm.models import GenerationRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,4 +1,4 @@
-"""The queue policy (llm/scheduling.py): the plan on plain rows, then the functions the API and worker call."""
+"""The queue policy (llm/policy.py): the plan on plain rows, then the functions the API and worker call."""
 
 import runpy
 from datetime import datetime, timedelta, timezone
@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from llm import scheduling
+from llm.queue import policy
 from llm.models import ApiToken, GenerationRequest
-from llm.scheduling import Row, plan
+from llm.queue.policy import Row, plan
 
 T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
 BOUND = 60
@@ -152,7 +152,7 @@ def swap_aware(settings):
 @pytest.mark.django_db
 def test_next_request_is_none_with_an_empty_queue(swap_aware):
     store("a", status=GenerationRequest.Status.DONE, began=1)
-    assert scheduling.next_request() is None
+    assert policy.next_request() is None
 
 
 @pytest.mark.django_db
@@ -160,19 +160,19 @@ def test_next_request_prefers_the_model_of_the_request_that_started_last(swap_aw
     store("a", status=GenerationRequest.Status.DONE, began=1)
     store("b")
     wanted = store("a")
-    assert scheduling.next_request() == wanted
+    assert policy.next_request() == wanted
 
 
 @pytest.mark.django_db
 def test_the_loaded_model_is_known_when_the_last_to_start_is_older_than_all_waiting(swap_aware):
     # A batch of "a" passed over the older "b" and "c"; then "b", the oldest, was loaded and ran.
     last_to_start, oldest_waiting = store("b"), store("c")
-    for n in range(3 * scheduling.HISTORY):
+    for n in range(3 * policy.HISTORY):
         store("a", status=GenerationRequest.Status.DONE, began=n)
     GenerationRequest.objects.filter(pk=last_to_start.pk).update(status="done", started_at=at(10_000))
     same_model = store("b")
-    assert scheduling.next_request() == same_model
-    assert scheduling.queue_positions() == {same_model.pk: 1, oldest_waiting.pk: 2}
+    assert policy.next_request() == same_model
+    assert policy.queue_positions() == {same_model.pk: 1, oldest_waiting.pk: 2}
 
 
 @pytest.mark.django_db
@@ -181,17 +181,17 @@ def test_fifo_takes_the_oldest_whatever_is_loaded(settings):
     store("a", status=GenerationRequest.Status.DONE, began=1)
     oldest = store("b")
     store("a")
-    assert scheduling.next_request() == oldest
+    assert policy.next_request() == oldest
 
 
 @pytest.mark.django_db
 def test_queue_positions_follow_the_order_the_worker_will_run(swap_aware):
     store("a", status=GenerationRequest.Status.DONE, began=1)
     b1, a1, b2, a2 = store("b"), store("a"), store("b"), store("a")
-    assert [scheduling.queue_position(r) for r in (a1, a2, b1, b2)] == [1, 2, 3, 4]
-    assert scheduling.queue_positions() == {a1.pk: 1, a2.pk: 2, b1.pk: 3, b2.pk: 4}
-    assert scheduling.queue_length() == 4
-    assert scheduling.next_request() == a1
+    assert [policy.queue_position(r) for r in (a1, a2, b1, b2)] == [1, 2, 3, 4]
+    assert policy.queue_positions() == {a1.pk: 1, a2.pk: 2, b1.pk: 3, b2.pk: 4}
+    assert policy.queue_length() == 4
+    assert policy.next_request() == a1
 
 
 @pytest.mark.django_db
@@ -199,14 +199,14 @@ def test_queue_position_under_fifo_counts_those_who_came_first(settings):
     settings.LLM_SCHEDULER = "fifo"
     store("a", status=GenerationRequest.Status.DONE, began=1)
     b1, a1 = store("b"), store("a")
-    assert [scheduling.queue_position(a1), scheduling.queue_position(b1)] == [2, 1]
-    assert scheduling.queue_positions() == {b1.pk: 1, a1.pk: 2}
+    assert [policy.queue_position(a1), policy.queue_position(b1)] == [2, 1]
+    assert policy.queue_positions() == {b1.pk: 1, a1.pk: 2}
 
 
 @pytest.mark.django_db
 def test_queue_position_is_none_once_a_request_started(swap_aware):
     running = store("a", status=GenerationRequest.Status.RUNNING, began=1)
-    assert scheduling.queue_position(running) is None
+    assert policy.queue_position(running) is None
 
 
 @pytest.mark.django_db
@@ -215,7 +215,7 @@ def test_queue_position_reads_the_table_in_one_query(swap_aware, django_assert_n
         store("abc"[n % 3], status=GenerationRequest.Status.DONE, began=n)
     last = [store("abc"[n % 3]) for n in range(30)][-1]
     with django_assert_num_queries(1):
-        assert 1 <= scheduling.queue_position(last) <= 30
+        assert 1 <= policy.queue_position(last) <= 30
 
 
 @pytest.mark.django_db
@@ -224,7 +224,7 @@ def test_tokens_take_turns_through_the_table(swap_aware):
     store("a", status=GenerationRequest.Status.DONE, began=5, token=busy)
     store("a", token=busy)
     theirs = store("a", token=quiet)
-    assert scheduling.next_request() == theirs
+    assert policy.next_request() == theirs
 
 
 @pytest.mark.django_db
@@ -235,7 +235,7 @@ def test_a_request_past_its_bound_is_next_through_the_table(settings):
     overdue = store("b")
     store("a", status=GenerationRequest.Status.DONE, began=21)  # passed it over, long ago
     store("a")
-    assert scheduling.next_request() == overdue
+    assert policy.next_request() == overdue
 
 
 def test_an_unknown_scheduler_is_refused_at_start_up(monkeypatch):

@@ -10,10 +10,11 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from llm import audit, catalog, scheduling, status
+from llm import audit, catalog, status
+from llm.queue import policy
 from llm.models import AuditEntry, GenerationRequest, Lease, ModelPull
-from llm.ollama import OllamaError, client
-from llm.keepalive import BadRequest, parse_keep_alive
+from llm.engine.ollama import OllamaError, client
+from llm.engine.keepalive import BadRequest, parse_keep_alive
 
 QUEUE_SHOWN = 25
 RECENT_REQUESTS = 10
@@ -35,7 +36,7 @@ def snapshot():
 def generation(request):
     """A request's detail page."""
     if request.status == GenerationRequest.Status.QUEUED:
-        request.position = scheduling.queue_position(request)
+        request.position = policy.queue_position(request)
     request.who = _who(request)
     return {
         "generation": request,
@@ -117,7 +118,7 @@ def _catalog(installed, current):
 
 def _queue():
     now = timezone.now()
-    positions = scheduling.queue_positions()
+    positions = policy.queue_positions()
     first = sorted(positions, key=positions.get)[:QUEUE_SHOWN]
     waiting = sorted(
         GenerationRequest.objects.waiting().filter(pk__in=first).select_related("token"),
@@ -139,7 +140,7 @@ def _queue():
     for request in finished:
         request.took = _duration_or_none(request.duration)
         request.who = _who(request)
-    return {"waiting": waiting, "waiting_count": scheduling.queue_length(), "running": running, "finished": finished}
+    return {"waiting": waiting, "waiting_count": policy.queue_length(), "running": running, "finished": finished}
 
 
 def _pulls():
@@ -182,7 +183,7 @@ def _who(request):
 
 
 def _loaded_since(name):
-    """When the gateway loaded `name`, if the last load it made was that model's (llm/residency.py records each)."""
+    """When the gateway loaded `name`, if the last load it made was that model's (llm/engine/residency.py records each)."""
     last = AuditEntry.objects.filter(action=audit.Action.MODEL_LOAD).order_by("-created_at", "-pk").first()
     return last.created_at if last is not None and last.target == name else None
 

@@ -11,13 +11,14 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from llm import queueing, residency
+from llm.engine import residency
+from llm.queue import intake
 from llm.dashboard import charts, panels
 from llm.dashboard import history as history_figures
 from llm.dashboard.access import staff_required
 from llm.dashboard.forms import CatalogModelForm, PromptForm
 from llm.models import GenerationRequest, ModelPull
-from llm.ollama import OllamaError
+from llm.engine.ollama import OllamaError
 from llm.rules import actions, limits
 from llm.rules.roles import Actor
 
@@ -71,7 +72,7 @@ def try_prompt(request):
         return render(request, "llm/try.html", {"form": form})
     data = form.cleaned_data
     try:
-        generation = queueing.submit_generation(
+        generation = intake.submit_generation(
             None, data["model"], data["prompt"], form.options(), source=GenerationRequest.Source.DASHBOARD
         )
     except limits.Refused as exc:

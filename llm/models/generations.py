@@ -6,7 +6,7 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from llm import notify
+from llm.queue import wakeups
 from llm.models.counters import Counter
 from llm.models.tokens import ApiToken
 
@@ -103,7 +103,7 @@ class GenerationRequest(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["status", "created_at"]),
-            # The queue policy's oldest waiting request (llm/scheduling.py): without it, SQLite walks
+            # The queue policy's oldest waiting request (llm/queue/policy.py): without it, SQLite walks
             # the whole table in pk order looking for a queued row.
             models.Index(fields=["status", "id"], name="llm_request_status_id"),
             # The dashboard's last finished and its history (llm/dashboard/history.py), the prune's
@@ -183,7 +183,7 @@ class GenerationRequest(models.Model):
         """
         saved = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(response=text)
         self.response = text
-        notify.notify(notify.request_channel(self.request_id))
+        wakeups.notify(wakeups.request_channel(self.request_id))
         return bool(saved)
 
     def _end(self, status, only_from=(Status.RUNNING,), **fields):
@@ -201,7 +201,7 @@ class GenerationRequest(models.Model):
                 Counter.add("llm_prompt_tokens", fields.get("prompt_eval_count") or 0, model=self.model)
         self.refresh_from_db()
         if ended:
-            notify.notify(notify.request_channel(self.request_id))
+            wakeups.notify(wakeups.request_channel(self.request_id))
         return bool(ended)
 
     @property

@@ -1,5 +1,5 @@
-"""The rules every door obeys, whoever calls: the native API (llm/api/views.py), the Ollama door
-(llm/api/ollama_door.py), the OpenAI door (llm/api/openai_door.py) and the dashboard (llm/dashboard/).
+"""The rules every door obeys, whoever calls: the native API (llm/doors/views.py), the Ollama door
+(llm/doors/ollama_door.py), the OpenAI door (llm/doors/openai_door.py) and the dashboard (llm/dashboard/).
 
 A door translates shapes and calls these; it decides nothing itself.
 
@@ -7,12 +7,12 @@ A door translates shapes and calls these; it decides nothing itself.
   queue): admin tokens and staff users. `Actor.of(request)` names the caller.
 - `limits`: what a generation must fit: the size of the text a model reads (prompt, system,
   messages), the rate of generations per token, and the queue bound, taken atomically.
-  `llm.queueing.submit_generation` applies them all: a door that queues through it obeys them.
+  `llm.queue.intake.submit_generation` applies them all: a door that queues through it obeys them.
   The rate of every call is DRF's default throttle, `limits.TokenRateThrottle`.
 - `actions`: every change of state, each checking the role, acting, and writing the audit
   entry that names the token or the user.
 
 Refusals are plain exceptions (`roles.NotAllowed`, `limits.TextTooLong`, `limits.RateLimited`,
-`limits.QueueFull`); DRF's handler (llm/api/exceptions.py) gives them their status, and each
+`limits.QueueFull`); DRF's handler (llm/doors/exceptions.py) gives them their status, and each
 door its own error shape.
 """

@@ -9,9 +9,11 @@ Loading a model (Ollama's empty prompt) is a switch; Ollama's keep_alive 0 is an
 A change that fails is not written down as done (a pull is: it is asked for at once).
 """
 
-from llm import audit, catalog, queueing, residency, runner
+from llm import audit, catalog
+from llm.engine import residency
+from llm.queue import intake, runner
 from llm.models import ModelPull
-from llm.ollama import client
+from llm.engine.ollama import client
 from llm.rules.roles import Actor, require_operator
 
 Action = audit.Action
@@ -36,14 +38,14 @@ def pull(actor: Actor, name: str) -> ModelPull:
     """Download a catalog model in the background (or join the pull already on its way)."""
     require_operator(actor)
     audit.record(Action.PULL, name, **actor.audit_fields())
-    return queueing.submit_pulls([name], actor.token)[0]
+    return intake.submit_pulls([name], actor.token)[0]
 
 
 def pull_all(actor: Actor) -> list[ModelPull]:
     require_operator(actor)
     names = catalog.names()
     audit.record(Action.PULL_ALL, ", ".join(names), **actor.audit_fields())
-    return queueing.submit_pulls(names, actor.token)
+    return intake.submit_pulls(names, actor.token)
 
 
 def cancel_pull(actor: Actor, pull: ModelPull) -> bool:
@@ -73,6 +75,6 @@ def process_queue(actor: Actor, max_iterations: int, wait: float) -> int:
 def clear_queue(actor: Actor) -> int:
     """Cancel every request not yet started; returns how many."""
     require_operator(actor)
-    cleared = queueing.clear_waiting()
+    cleared = intake.clear_waiting()
     audit.record(Action.QUEUE_CLEAR, "queue", cleared=cleared, **actor.audit_fields())
     return cleared

@@ -10,7 +10,7 @@ import math
 import time
 
 from .backend import hashed_embedding, prompt_text, token_id
-from llm.keepalive import BadRequest, parse_keep_alive
+from llm.engine.keepalive import BadRequest, parse_keep_alive
 from .models import ModelSpec
 from .state import LoadError, utc_now_str
 

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from .backend import Backend, EchoBackend
-from llm.keepalive import BadRequest
+from llm.engine.keepalive import BadRequest
 from .ollama_api import OLLAMA_ROUTES
 from .state import Settings, State
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from llm.keepalive import DEFAULT_KEEP_ALIVE, FOREVER, BadRequest
+from llm.engine.keepalive import DEFAULT_KEEP_ALIVE, FOREVER, BadRequest
 from .models import (
     MIB,
     ModelSpec,

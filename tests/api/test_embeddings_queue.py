@@ -2,7 +2,7 @@
 
 import pytest
 
-from llm import queueing, runner
+from llm.queue import intake, runner
 from llm.models import GenerationRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -11,9 +11,9 @@ GENERATE_MODEL, EMBED_MODEL = "gemma3:4b", "qwen3:4b"  # the two overflow the st
 
 
 def queue_generation_embed_generation(token):
-    first = queueing.submit_generation(token, GENERATE_MODEL, "first of two", {"num_predict": 4})
-    embed = queueing.submit_generation(token, EMBED_MODEL, kind=GenerationRequest.Kind.EMBED, input=["between them"])
-    second = queueing.submit_generation(token, GENERATE_MODEL, "second of two", {"num_predict": 4})
+    first = intake.submit_generation(token, GENERATE_MODEL, "first of two", {"num_predict": 4})
+    embed = intake.submit_generation(token, EMBED_MODEL, kind=GenerationRequest.Kind.EMBED, input=["between them"])
+    second = intake.submit_generation(token, GENERATE_MODEL, "second of two", {"num_predict": 4})
     return first, embed, second
 
 
@@ -50,7 +50,7 @@ def test_fifo_swaps_to_the_embedding_model_and_back(alice_token, standin, idle_w
 def test_an_embed_that_cannot_reach_ollama_fails_saying_why(alice_token, standin, idle_worker, settings):
     settings.LLM_OLLAMA_RETRY_SECONDS = 0.1
     standin.configure(faults={"down": True})
-    embed = queueing.submit_generation(alice_token[0], EMBED_MODEL, kind=GenerationRequest.Kind.EMBED, input=["x"])
+    embed = intake.submit_generation(alice_token[0], EMBED_MODEL, kind=GenerationRequest.Kind.EMBED, input=["x"])
     runner.drain()
     embed.refresh_from_db()
     assert embed.status == "failed" and "not reachable" in embed.error

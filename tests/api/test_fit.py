@@ -5,7 +5,7 @@ from collections import namedtuple
 
 import pytest
 
-from llm import pulls
+from llm.engine import pulls
 from llm.models import GenerationRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from llm import runner
+from llm.queue import runner
 from llm.models import GenerationRequest
 from tests.support.service import poll
 

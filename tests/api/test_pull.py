@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from llm import pulls
+from llm.engine import pulls
 from llm.models import ModelPull
 from tests.support.service import poll
 

@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from llm import runner
+from llm.queue import runner
 from llm.models import GenerationRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,7 +62,7 @@ def test_process_after_the_worker_drained_the_queue_says_so(api, standin, inline
 
 
 def test_process_that_finds_the_model_held_says_how_many_still_wait(api, standin, idle_worker, settings):
-    from llm import residency
+    from llm.engine import residency
 
     settings.LLM_GENERATE_WAIT_SECONDS = 0
     enqueue(api, 2)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from llm import residency
+from llm.engine import residency
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

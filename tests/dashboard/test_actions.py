@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from llm import residency
+from llm.engine import residency
 from llm.dashboard import views
 from llm.models import AuditEntry, GenerationRequest, ModelPull
 from tests.dashboard.conftest import messages_of

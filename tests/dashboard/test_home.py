@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from llm import residency
+from llm.engine import residency
 from llm.models import GenerationRequest, ModelPull
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from llm import residency
+from llm.engine import residency
 from llm.models import ApiToken, GenerationRequest, ModelPull
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -86,7 +86,7 @@ def test_a_model_the_worker_loaded_after_a_swap_shows_when_it_was_loaded(staff_c
 
 def test_a_model_ollama_lists_while_the_gateway_still_loads_it_reads_as_loading(staff_client, standin):
     # Ollama lists a model in /api/ps as soon as it starts loading it; the gateway records the load
-    # (audit, llm/residency.py) once it is done. In between, the engine lease is held.
+    # (audit, llm/engine/residency.py) once it is done. In between, the engine lease is held.
     residency.switch_to("llama3.2:3b", wait=5)
     standin.request("POST", "/api/generate", {"model": "llama3.2:3b", "keep_alive": 0, "stream": False})
     standin.request("POST", "/api/generate", {"model": "phi4-mini", "keep_alive": "5m", "stream": False})

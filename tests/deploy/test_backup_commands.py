@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from llm import notify
+from llm.queue import wakeups
 from tests.support.service import free_port
 
 
@@ -51,6 +51,6 @@ def test_restore_refuses_a_missing_file(db, tmp_path, nothing_runs):
 
 def test_restore_refuses_while_a_worker_listens_for_wake_ups(db, tmp_path, nothing_runs):
     path = backup_db(str(tmp_path / "db.bak"))
-    with notify.listen("broker-llm"):
+    with wakeups.listen("broker-llm"):
         with pytest.raises(CommandError, match="The service is running \\(the worker\\)"):
             call_command("restore_db", str(path))

@@ -136,8 +136,8 @@ def test_the_schedule_is_set_once_and_follows_the_setting(settings):
     settings.LLM_PRUNE_MINUTES = 15
     retention.ensure_schedule()
     retention.ensure_schedule()
-    [schedule] = Schedule.objects.filter(func="llm.tasks.prune")
+    [schedule] = Schedule.objects.filter(func="llm.queue.tasks.prune")
     assert (schedule.schedule_type, schedule.minutes, schedule.repeats) == (Schedule.MINUTES, 15, -1)
     settings.LLM_PRUNE_MINUTES = 0
     retention.ensure_schedule()
-    assert not Schedule.objects.filter(func="llm.tasks.prune").exists()
+    assert not Schedule.objects.filter(func="llm.queue.tasks.prune").exists()

@@ -10,9 +10,10 @@ from typing import Callable
 
 import pytest
 
-from llm import catalog, residency
+from llm import catalog
+from llm.engine import residency
 from llm.models import ApiToken, AuditEntry, GenerationRequest, ModelPull
-from llm.ollama import client as ollama
+from llm.engine.ollama import client as ollama
 from tests.rules.conftest import (
     ERROR_READERS,
     GENERATIONS,

@@ -187,7 +187,7 @@ def test_usage_is_read_only_in_the_token_form(admin_client, alice_token):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_model_load_is_recorded_without_anyone_behind_it(admin_api, standin):
-    # The engine records it where it loads (llm/residency.py), whoever asked for the load.
+    # The engine records it where it loads (llm/engine/residency.py), whoever asked for the load.
     for model in ("gemma3:4b", "phi4:mini"):
         assert admin_api.post(f"{API}/switch", {"model": model}, format="json").status_code == 200
     first, second = entries(A.MODEL_LOAD)

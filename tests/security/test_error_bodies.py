@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from llm.api import views
+from llm.doors import views
 from llm.models import ApiToken
 from tests.security.conftest import API
 

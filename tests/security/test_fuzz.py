@@ -7,7 +7,7 @@ import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 
-from llm.api.serializers import MAX_TOKENS
+from llm.doors.serializers import MAX_TOKENS
 from tests.support.fuzzing import fuzz_settings
 
 API_SCHEMA = "/api/v1/llm/schema/?format=json"  # all three doors: our API, /ollama/ and /v1/

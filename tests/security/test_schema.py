@@ -5,7 +5,7 @@ import re
 import pytest
 from drf_spectacular.validation import validate_schema
 
-from llm.api.urls import router
+from llm.doors.urls import router
 from tests.security.conftest import ADMIN_CALLS, CALLS
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from llm.standin.__main__ import build_settings, parse_args
-from llm.keepalive import FOREVER, BadRequest, parse_keep_alive
+from llm.engine.keepalive import FOREVER, BadRequest, parse_keep_alive
 from tests.support.standin import Standin
 
 DEFAULT_MODELS = {

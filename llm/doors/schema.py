@@ -5,7 +5,7 @@ here only describe those bodies, and `tests/security/test_fuzz.py` fuzzes
 every operation with schemathesis to keep the two in step. The Ollama and OpenAI
 doors are described at the end, in plain JSON schema, after those APIs' own documents. Each view is
 described through an `OpenApiViewExtension`, drf-spectacular's way to annotate
-a view without decorating it, so llm/api/views.py stays validate-act-respond.
+a view without decorating it, so llm/doors/views.py stays validate-act-respond.
 """
 
 from django.conf import settings
@@ -26,7 +26,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from llm import catalog
-from llm.api import serializers as api
+from llm.doors import serializers as api
 from llm.models import GenerationRequest, ModelPull
 
 API_PREFIX = "/api/v1/llm/"
@@ -267,7 +267,7 @@ ADMIN = (403,)
 
 
 def _describe(view, **actions):
-    """Annotate `view` ("llm.api.views.X") for the schema without touching its code."""
+    """Annotate `view` ("llm.doors.views.X") for the schema without touching its code."""
 
     class Extension(OpenApiViewExtension):
         target_class = view
@@ -279,7 +279,7 @@ def _describe(view, **actions):
 
 
 _describe(
-    "llm.api.views.GenerateViewSet",
+    "llm.doors.views.GenerateViewSet",
     create=extend_schema(
         summary="Generate text",
         description=(
@@ -297,7 +297,7 @@ _describe(
 )
 _REQUEST_ID = OpenApiParameter("request_id", OpenApiTypes.STR, OpenApiParameter.PATH)
 _describe(
-    "llm.api.views.RequestViewSet",
+    "llm.doors.views.RequestViewSet",
     retrieve=extend_schema(
         summary="One of this token's requests: where it stands, its result once done",
         parameters=[_REQUEST_ID],
@@ -310,15 +310,15 @@ _describe(
     ),
 )
 _describe(
-    "llm.api.views.StatusViewSet",
+    "llm.doors.views.StatusViewSet",
     list=extend_schema(summary="Ollama, the resident model, the queue", responses={200: StatusSerializer, **errors()}),
 )
 _describe(
-    "llm.api.views.ModelsViewSet",
+    "llm.doors.views.ModelsViewSet",
     list=extend_schema(summary="The catalog, with descriptions", responses={200: ModelsSerializer, **errors()}),
 )
 _describe(
-    "llm.api.views.PullViewSet",
+    "llm.doors.views.PullViewSet",
     create=extend_schema(
         summary="Download a model (admin)",
         request=api.ModelSerializer,
@@ -326,7 +326,7 @@ _describe(
     ),
 )
 _describe(
-    "llm.api.views.PullAllViewSet",
+    "llm.doors.views.PullAllViewSet",
     create=extend_schema(
         summary="Download every catalog model (admin)",
         request=None,
@@ -334,7 +334,7 @@ _describe(
     ),
 )
 _describe(
-    "llm.api.views.PullProgressViewSet",
+    "llm.doors.views.PullProgressViewSet",
     list=extend_schema(summary="Recent pulls (admin)", responses={200: PullListSerializer, **errors(*ADMIN)}),
     retrieve=extend_schema(
         summary="One pull's progress (admin)",
@@ -343,7 +343,7 @@ _describe(
     ),
 )
 _describe(
-    "llm.api.views.SwitchViewSet",
+    "llm.doors.views.SwitchViewSet",
     create=extend_schema(
         summary="Unload the resident model, load this one (admin)",
         request=api.ModelSerializer,
@@ -351,7 +351,7 @@ _describe(
     ),
 )
 _describe(
-    "llm.api.views.UnloadViewSet",
+    "llm.doors.views.UnloadViewSet",
     create=extend_schema(
         summary="Free the model's memory now (admin)",
         request=None,
@@ -359,7 +359,7 @@ _describe(
     ),
 )
 _describe(
-    "llm.api.views.QueueViewSet",
+    "llm.doors.views.QueueViewSet",
     process=extend_schema(
         summary="Run up to max_iterations queued requests in this call (admin)",
         request=api.ProcessQueueSerializer,
@@ -377,7 +377,7 @@ _describe(
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "llm.api.authentication.ApiKeyAuthentication"
+    target_class = "llm.doors.authentication.ApiKeyAuthentication"
     name = ["ApiKey", "Bearer"]
 
     def get_security_requirement(self, auto_schema):
@@ -388,14 +388,14 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
 
 class CatalogModelFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = "llm.api.serializers.CatalogModelField"
+    target_class = "llm.doors.serializers.CatalogModelField"
 
     def map_serializer_field(self, auto_schema, direction):
         return {"type": "string", "enum": catalog.names(), "description": "A model of the catalog (GET /models)."}
 
 
 class StopFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = "llm.api.serializers.StopField"
+    target_class = "llm.doors.serializers.StopField"
 
     def map_serializer_field(self, auto_schema, direction):
         return {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
@@ -404,7 +404,7 @@ class StopFieldSchema(OpenApiSerializerFieldExtension):
 class OptionsSchema(OpenApiSerializerExtension):
     """Ollama's options: the listed ones are checked, any other passes through to Ollama."""
 
-    target_class = "llm.api.serializers.OptionsSerializer"
+    target_class = "llm.doors.serializers.OptionsSerializer"
 
     def map_serializer(self, auto_schema, direction):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
@@ -412,7 +412,7 @@ class OptionsSchema(OpenApiSerializerExtension):
 
 
 class GenerateSchema(OpenApiSerializerExtension):
-    target_class = "llm.api.serializers.GenerateSerializer"
+    target_class = "llm.doors.serializers.GenerateSerializer"
 
     def map_serializer(self, auto_schema, direction):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
@@ -506,36 +506,36 @@ def _ollama_answers(answer):
     return {(200, "application/json"): answer, (200, "application/x-ndjson"): OLLAMA_STREAMED}
 
 
-_describe("llm.api.ollama_door.Version", get=extend_schema(
+_describe("llm.doors.ollama_door.Version", get=extend_schema(
     summary="Ollama's version", tags=["ollama"],
     responses={200: {"type": "object", "required": ["version"], "properties": {"version": {"type": "string"}}},
                **_ollama_errors(502, 503)},
 ))
 _MODELS = {"type": "object", "required": ["models"], "properties": {"models": {"type": "array", "items": OBJECT}}}
-_describe("llm.api.ollama_door.Tags", get=extend_schema(
+_describe("llm.doors.ollama_door.Tags", get=extend_schema(
     summary="Installed catalog models", tags=["ollama"], responses={200: _MODELS, **_ollama_errors(502, 503)},
 ))
-_describe("llm.api.ollama_door.Ps", get=extend_schema(
+_describe("llm.doors.ollama_door.Ps", get=extend_schema(
     summary="The loaded model", tags=["ollama"], responses={200: _MODELS, **_ollama_errors(502, 503)},
 ))
-_describe("llm.api.ollama_door.Show", post=extend_schema(
+_describe("llm.doors.ollama_door.Show", post=extend_schema(
     summary="A model's details", tags=["ollama"], request=_json(OLLAMA_MODEL),
     responses={200: OBJECT, **_ollama_errors(*WITH_BODY, 404, 409, 502, 503)},
 ))
-_describe("llm.api.ollama_door.Generate", post=extend_schema(
+_describe("llm.doors.ollama_door.Generate", post=extend_schema(
     summary="Generate (Ollama's /api/generate), through the queue", tags=["ollama"], request=_json(OLLAMA_GENERATE),
     responses={**_ollama_answers(OBJECT), **_ollama_errors(*WITH_BODY, 404, 409, 502, 503, 504)},
 ))
-_describe("llm.api.ollama_door.Chat", post=extend_schema(
+_describe("llm.doors.ollama_door.Chat", post=extend_schema(
     summary="Chat (Ollama's /api/chat), through the queue", tags=["ollama"], request=_json(OLLAMA_CHAT),
     responses={**_ollama_answers(OBJECT), **_ollama_errors(*WITH_BODY, 404, 409, 502, 503, 504)},
 ))
-_describe("llm.api.ollama_door.Pull", post=extend_schema(
+_describe("llm.doors.ollama_door.Pull", post=extend_schema(
     summary="Download a model (admin)", tags=["ollama"],
     request=_json({**OLLAMA_MODEL, "properties": {**OLLAMA_MODEL["properties"], "stream": {"type": "boolean", "nullable": True}}}),
     responses={**_ollama_answers(OBJECT), **_ollama_errors(*WITH_BODY, *ADMIN, 404)},
 ))
-_describe("llm.api.ollama_door.Delete", delete=extend_schema(
+_describe("llm.doors.ollama_door.Delete", delete=extend_schema(
     summary="Delete a model (admin)", tags=["ollama"], request=_json(OLLAMA_MODEL),
     responses={200: OpenApiResponse(description="Deleted."), **_ollama_errors(*WITH_BODY, *ADMIN, 404, 502, 503)},
 ))
@@ -609,28 +609,28 @@ def _openai_answers():
     return {(200, "application/json"): OPENAI_COMPLETED, (200, "text/event-stream"): events}
 
 
-_describe("llm.api.openai_door.Models", get=extend_schema(
+_describe("llm.doors.openai_door.Models", get=extend_schema(
     summary="The catalog's models", tags=["openai"],
     responses={200: {"type": "object", "required": ["object", "data"],
                      "properties": {"object": {"type": "string"}, "data": {"type": "array", "items": OPENAI_MODEL}}},
                **_openai_errors()},
 ))
-_describe("llm.api.openai_door.Model", get=extend_schema(
+_describe("llm.doors.openai_door.Model", get=extend_schema(
     summary="One model of the catalog", tags=["openai"], operation_id="v1_model_retrieve",
     parameters=[OpenApiParameter("model_id", OpenApiTypes.STR, OpenApiParameter.PATH)],
     responses={200: OPENAI_MODEL, **_openai_errors(400, 404)},
 ))
-_describe("llm.api.openai_door.ChatCompletions", post=extend_schema(
+_describe("llm.doors.openai_door.ChatCompletions", post=extend_schema(
     summary="Chat completion, through the queue", tags=["openai"], request=_json(OPENAI_CHAT),
     responses={**_openai_answers(), **_openai_errors(*WITH_BODY, 404, 502, 503, 504)},
 ))
-_describe("llm.api.openai_door.Completions", post=extend_schema(
+_describe("llm.doors.openai_door.Completions", post=extend_schema(
     summary="Text completion, through the queue", tags=["openai"], request=_json(OPENAI_COMPLETION),
     responses={**_openai_answers(), **_openai_errors(*WITH_BODY, 404, 502, 503, 504)},
 ))
 
 
-# -- Embeddings, on both compatible doors (llm/api/embeddings.py) ----------------------------
+# -- Embeddings, on both compatible doors (llm/doors/embeddings.py) ----------------------------
 
 _TEXTS = {"type": "array", "items": {"type": "string"}, "maxItems": 2048}
 OLLAMA_EMBED = _ollama_body(
@@ -655,15 +655,15 @@ OPENAI_EMBEDDINGS = {
     },
 }
 
-_describe("llm.api.embeddings.OllamaEmbed", post=extend_schema(
+_describe("llm.doors.embeddings.OllamaEmbed", post=extend_schema(
     summary="Embeddings (Ollama's /api/embed), through the queue", tags=["ollama"], request=_json(OLLAMA_EMBED),
     responses={200: OBJECT, **_ollama_errors(*WITH_BODY, 404, 500, 503, 504)},
 ))
-_describe("llm.api.embeddings.OllamaEmbeddings", post=extend_schema(
+_describe("llm.doors.embeddings.OllamaEmbeddings", post=extend_schema(
     summary="One embedding (Ollama's legacy /api/embeddings), through the queue", tags=["ollama"],
     request=_json(OLLAMA_EMBEDDINGS), responses={200: OBJECT, **_ollama_errors(*WITH_BODY, 404, 500, 503, 504)},
 ))
-_describe("llm.api.embeddings.OpenAIEmbeddings", post=extend_schema(
+_describe("llm.doors.embeddings.OpenAIEmbeddings", post=extend_schema(
     summary="Embeddings, through the queue", tags=["openai"], request=_json(OPENAI_EMBEDDINGS),
     responses={200: OBJECT, **_openai_errors(*WITH_BODY, 404, 502, 503, 504)},
 ))

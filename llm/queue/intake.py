@@ -10,7 +10,8 @@ from contextlib import nullcontext
 from django.conf import settings
 from django.db import transaction
 
-from llm import notify, pulls, tasks
+from llm.engine import pulls
+from llm.queue import tasks, wakeups
 from llm.models import GenerationRequest
 from llm.rules import limits
 
@@ -50,7 +51,7 @@ def wait_for(records, timeout, channel=None):
     when a wake-up is lost, it looks again every LLM_POLL_SECONDS.
     """
     deadline = time.monotonic() + timeout
-    with notify.listen(channel) if channel else nullcontext() as listener:
+    with wakeups.listen(channel) if channel else nullcontext() as listener:
         while True:
             for record in records:
                 if not record.is_finished:
@@ -63,7 +64,7 @@ def wait_for(records, timeout, channel=None):
 
 
 def wait_for_generation(generation, timeout):
-    return wait_for([generation], timeout, channel=notify.request_channel(generation.request_id))[0]
+    return wait_for([generation], timeout, channel=wakeups.request_channel(generation.request_id))[0]
 
 
 def clear_waiting():

@@ -2,7 +2,7 @@
 
 import json
 
-from llm import scheduling, streaming
+from llm.queue import follow, policy
 from llm.models import GenerationRequest
 
 
@@ -14,7 +14,7 @@ def generation_result(generation):
         "response": generation.response,
         "model": generation.model,
         "done": True,
-        "queue_length": scheduling.queue_length(),
+        "queue_length": policy.queue_length(),
     }
 
 
@@ -25,8 +25,8 @@ def generation_queued(generation):
         "success": True,
         "message": "Request queued" if queued else "Request running",
         "request_id": generation.request_id,
-        "queue_position": scheduling.queue_position(generation) if queued else 0,
-        "queue_length": scheduling.queue_length(),
+        "queue_position": policy.queue_position(generation) if queued else 0,
+        "queue_length": policy.queue_length(),
     }
 
 
@@ -44,8 +44,8 @@ def generation_detail(generation):
         "finished_at": generation.finished_at,
     }
     if generation.status == Status.QUEUED:
-        body["queue_position"] = scheduling.queue_position(generation)
-        body["queue_length"] = scheduling.queue_length()
+        body["queue_position"] = policy.queue_position(generation)
+        body["queue_length"] = policy.queue_length()
     if generation.status == Status.DONE:
         body["response"] = generation.response
         body["done_reason"] = generation.done_reason
@@ -91,14 +91,14 @@ def progress_url(pull):
 def generation_stream(generation):
     """Newline-delimited JSON, like Ollama's stream: where the request waits, then its
     text as it is produced, then a last line with done=true (or the error shape)."""
-    for event in streaming.follow(generation):
+    for event in follow.follow(generation):
         yield json.dumps(_stream_line(generation, event)) + "\n"
 
 
 def _stream_line(generation, event):
     line = {"request_id": generation.request_id, "model": generation.model, "done": False}
     if event.kind == "queued":
-        return dict(line, status="queued", queue_position=event.position, queue_length=scheduling.queue_length())
+        return dict(line, status="queued", queue_position=event.position, queue_length=policy.queue_length())
     if event.kind in ("text", "heartbeat"):
         return dict(line, response=event.text)
     if generation.status == GenerationRequest.Status.DONE:

@@ -1,7 +1,7 @@
 """Following a generation while it waits and runs, for clients that stream.
 
 The worker stores the text so far every LLM_STREAM_FLUSH_SECONDS and wakes us
-(llm/notify.py); we read the row and hand on what is new. The database is the
+(llm/wakeups.py); we read the row and hand on what is new. The database is the
 channel, so this works the same on SQLite and PostgreSQL and survives a lost
 wake-up, at the cost of one small UPDATE per flush in the worker and one
 SELECT per wake-up here.
@@ -22,7 +22,7 @@ holds whatever path a re-run would take.)
 import time
 from dataclasses import dataclass
 
-from llm import notify, scheduling
+from llm.queue import policy, wakeups
 from llm.models import GenerationRequest
 
 HEARTBEAT_SECONDS = 1.0
@@ -41,7 +41,7 @@ def follow(generation):
     Status = GenerationRequest.Status
     sent, run = 0, None  # how much text went out, and from which run
     try:
-        with notify.listen(notify.request_channel(generation.request_id)) as listener:
+        with wakeups.listen(wakeups.request_channel(generation.request_id)) as listener:
             while True:
                 generation.refresh_from_db()
                 if sent and (generation.status == Status.QUEUED or generation.attempts != run):
@@ -50,7 +50,7 @@ def follow(generation):
                     return
                 produced = False
                 if generation.status == Status.QUEUED:
-                    yield Event("queued", position=scheduling.queue_position(generation))
+                    yield Event("queued", position=policy.queue_position(generation))
                     produced = True
                 elif generation.status in (Status.RUNNING, Status.DONE) and len(generation.response) > sent:
                     yield Event("text", text=generation.response[sent:])

@@ -1,8 +1,8 @@
 from django.urls import path, re_path
 
-from llm.api import embeddings
-from llm.api import openai_door as door
-from llm.api.compat import endpoint_not_found
+from llm.doors import embeddings
+from llm.doors import openai_door as door
+from llm.doors.compat import endpoint_not_found
 
 urlpatterns = [
     path("models", door.Models.as_view()),

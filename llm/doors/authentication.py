@@ -1,6 +1,6 @@
 from rest_framework import authentication, exceptions
 
-from llm.api.permissions import HasApiToken  # noqa: F401 (its old home; llm/api/permissions.py now)
+from llm.doors.permissions import HasApiToken  # noqa: F401 (its old home; llm/doors/permissions.py now)
 from llm.models import ApiToken
 
 

@@ -9,9 +9,10 @@ import time
 
 from django.conf import settings
 
-from llm import catalog, fit, leases
+from llm import catalog
+from llm.engine import fit, leases
 from llm.models import Lease, ModelPull
-from llm.ollama import OllamaError, client
+from llm.engine.ollama import OllamaError, client
 
 log = logging.getLogger(__name__)
 

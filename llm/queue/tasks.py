@@ -1,12 +1,13 @@
 """Task functions for the django-q2 cluster, enqueued by dotted path.
 
 A task carries no request: it only wakes a worker, which then asks our own
-tables what to do (llm/scheduling.py decides the order).
+tables what to do (llm/queue/policy.py decides the order).
 """
 
 from django_q.tasks import async_task
 
-from llm import broker, pulls, runner
+from llm.engine import pulls
+from llm.queue import broker, runner
 from llm.models import GenerationRequest, ModelPull
 
 
@@ -33,12 +34,12 @@ def run_pulls():
 def wake_generation_worker():
     # One wake-up waiting is enough: the worker it wakes sees this request too.
     # Under a burst this spares a task per request, in the web and the worker.
-    if not broker.task_waiting("llm.tasks.run_generations"):
-        async_task("llm.tasks.run_generations", save=False)
+    if not broker.task_waiting("llm.queue.tasks.run_generations"):
+        async_task("llm.queue.tasks.run_generations", save=False)
 
 
 def engine_released():
-    """Whoever held the engine let go of it (llm/residency.py): wake the worker if work waits.
+    """Whoever held the engine let go of it (llm/engine/residency.py): wake the worker if work waits.
 
     A request stored while the engine was held found it taken and its task
     returned at once, whoever the holder was; running ones count too, as their
@@ -49,7 +50,7 @@ def engine_released():
 
 
 def wake_pull_worker():
-    async_task("llm.tasks.run_pulls", save=False)
+    async_task("llm.queue.tasks.run_pulls", save=False)
 
 
 def prune():

@@ -11,7 +11,7 @@ import shutil
 from django.conf import settings
 
 from llm import catalog
-from llm.ollama import OllamaError
+from llm.engine.ollama import OllamaError
 
 MIB = 1024 * 1024
 

@@ -9,11 +9,12 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import views
 from rest_framework.exceptions import NotFound, ValidationError
 
-from llm import catalog, queueing
-from llm.api.exceptions import door_error_response, invalid_field
-from llm.api.exceptions import handler as contract_handler
-from llm.api.parsers import AnyJSONParser
-from llm.api.serializers import OptionsSerializer
+from llm import catalog
+from llm.queue import intake
+from llm.doors.exceptions import door_error_response, invalid_field
+from llm.doors.exceptions import handler as contract_handler
+from llm.doors.parsers import AnyJSONParser
+from llm.doors.serializers import OptionsSerializer
 from llm.models import GenerationRequest
 
 
@@ -69,7 +70,7 @@ def validated_options(options, field="options"):
 
 
 def submit(request, entry, source, **fields):
-    return queueing.submit_generation(request.auth, entry.name, source=source, **fields)
+    return intake.submit_generation(request.auth, entry.name, source=source, **fields)
 
 
 WAITED_TOO_LONG = "Waited longer than LLM_COMPAT_WAIT_SECONDS"
@@ -77,7 +78,7 @@ WAITED_TOO_LONG = "Waited longer than LLM_COMPAT_WAIT_SECONDS"
 
 def wait_unstreamed(generation):
     """Wait for the result; a client that cannot be told "queued" gets it or an error."""
-    queueing.wait_for_generation(generation, settings.LLM_COMPAT_WAIT_SECONDS)
+    intake.wait_for_generation(generation, settings.LLM_COMPAT_WAIT_SECONDS)
     if not generation.is_finished:
         generation.cancel(WAITED_TOO_LONG)
     return generation

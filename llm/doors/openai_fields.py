@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from rest_framework.exceptions import ValidationError
 
-from llm.api.serializers import OptionsSerializer
+from llm.doors.serializers import OptionsSerializer
 
 # OpenAI's sampling fields that have an Ollama option of the same meaning.
 SAMPLING = {

@@ -2,8 +2,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from llm.api import schema  # noqa: F401  (registers the schema's view extensions)
-from llm.api import views
+from llm.doors import schema  # noqa: F401  (registers the schema's view extensions)
+from llm.doors import views
 
 router = SimpleRouter()
 # The contract's paths have no trailing slash; accept one too.

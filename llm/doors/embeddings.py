@@ -16,12 +16,12 @@ from django.conf import settings
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from llm import keepalive
-from llm.api.compat import end_message, failed_status, submit, validated_options, wait_unstreamed
-from llm.api.ollama_door import OllamaView
-from llm.api.ollama_door import _entry as ollama_entry
-from llm.api.openai_door import OpenAIView, openai_error
-from llm.api.openai_door import _entry as openai_entry
+from llm.engine import keepalive
+from llm.doors.compat import end_message, failed_status, submit, validated_options, wait_unstreamed
+from llm.doors.ollama_door import OllamaView
+from llm.doors.ollama_door import _entry as ollama_entry
+from llm.doors.openai_door import OpenAIView, openai_error
+from llm.doors.openai_door import _entry as openai_entry
 from llm.models import GenerationRequest
 from llm.rules import actions
 from llm.rules.roles import Actor

@@ -16,9 +16,9 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from llm import catalog
-from llm.ollama import ModelNotFound, OllamaError, OllamaResponseError, OllamaUnavailable
-from llm.fit import DoesNotFit
-from llm.residency import EngineBusy
+from llm.engine.ollama import ModelNotFound, OllamaError, OllamaResponseError, OllamaUnavailable
+from llm.engine.fit import DoesNotFit
+from llm.engine.residency import EngineBusy
 from llm.rules.limits import QueueFull, RateLimited, TextTooLong
 from llm.rules.roles import NotAllowed
 

@@ -2,7 +2,7 @@
 
 Point an OpenAI client at http://host/v1 with the token as its API key. Requests
 go through our queue like any other; errors come in OpenAI's format. Which request
-fields are honoured and which refused: llm/api/openai_fields.py.
+fields are honoured and which refused: llm/doors/openai_fields.py.
 """
 
 import json
@@ -10,10 +10,11 @@ import json
 from django.http import StreamingHttpResponse
 from rest_framework.response import Response
 
-from llm import catalog, streaming
-from llm.api import openai_fields
-from llm.api.compat import CompatView, end_message, failed_status, resolve_model, submit, wait_unstreamed
-from llm.api.exceptions import openai_error
+from llm import catalog
+from llm.queue import follow
+from llm.doors import openai_fields
+from llm.doors.compat import CompatView, end_message, failed_status, resolve_model, submit, wait_unstreamed
+from llm.doors.exceptions import openai_error
 from llm.models import GenerationRequest
 
 
@@ -79,7 +80,7 @@ class ChatCompletions(OpenAIView):
     def _events(self, generation, include_usage):
         """Server-sent events; comments keep the connection alive while queued."""
         first = True
-        for event in streaming.follow(generation):
+        for event in follow.follow(generation):
             if event.kind in ("queued", "heartbeat"):
                 yield f": {event.kind}\n\n"
                 continue

@@ -11,9 +11,11 @@ from contextlib import closing
 
 from django.conf import settings
 
-from llm import catalog, residency, scheduling
+from llm import catalog
+from llm.engine import residency
+from llm.queue import policy
 from llm.models import GenerationRequest
-from llm.ollama import OllamaError, OllamaUnavailable, client
+from llm.engine.ollama import OllamaError, OllamaUnavailable, client
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ def recover_orphans(holder):
 
 def _claim_next(holder):
     # Another process can claim between our pick and our claim; pick again then.
-    while (request := scheduling.next_request()) is not None:
+    while (request := policy.next_request()) is not None:
         if request.claim(holder):
             return request
     return None

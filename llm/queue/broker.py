@@ -3,13 +3,13 @@
 The stock ORM broker looks for tasks every Q_CLUSTER["poll"] seconds: 0.2 s
 means ~160 ms before a task starts, and a poll short enough to start it at once
 keeps a core busy while idle. This broker keeps the ORM's table and locking as
-they are, and adds one wake-up (llm/notify.py) per task stored: the pusher of
+they are, and adds one wake-up (llm/wakeups.py) per task stored: the pusher of
 every qcluster on the box sleeps on its listener and looks at the table when
 woken, or every Q_CLUSTER["poll"] seconds anyway, so a lost wake-up (or a task
 stored by another box) costs at most that long, never the task. The poll can
 then be long (1 s), which keeps an idle worker all but free.
 
-    Q_CLUSTER = {"orm": "default", "broker_class": "llm.broker.WakingORM", "poll": 1.0, ...}
+    Q_CLUSTER = {"orm": "default", "broker_class": "llm.queue.broker.WakingORM", "poll": 1.0, ...}
 """
 
 import os
@@ -21,7 +21,7 @@ from django_q.conf import Conf
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
-from llm import notify
+from llm.queue import wakeups
 
 
 class WakingORM(ORM):
@@ -30,7 +30,7 @@ class WakingORM(ORM):
         # qcluster's sentinel makes its broker before it forks the pusher, the
         # monitor and the workers: loading the task code now lets them all share
         # one copy of it, where each would otherwise import its own.
-        import llm.tasks  # noqa: F401
+        import llm.queue.tasks  # noqa: F401
 
     def enqueue(self, task):
         task_id = super().enqueue(task)
@@ -58,13 +58,13 @@ class WakingORM(ORM):
         return f"broker-{self.list_key}"
 
     def _wake(self):
-        notify.notify(self.channel())
+        wakeups.notify(self.channel())
 
     def _listener(self):
         # One per process: a listener inherited over fork would be read by two.
         listener = getattr(self, "_listening", None)
         if listener is None or listener[0] != os.getpid():
-            self._listening = listener = (os.getpid(), notify.listen(self.channel()))
+            self._listening = listener = (os.getpid(), wakeups.listen(self.channel()))
         return listener[1]
 
 

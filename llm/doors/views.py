@@ -1,7 +1,7 @@
 """The seed API under /api/v1/llm/. Each view validates, calls one module, responds.
 
 Roles, limits and the audit log are the core's (llm/rules/): changes of state go through
-llm/rules/actions.py, generations through queueing.submit_generation.
+llm/rules/actions.py, generations through intake.submit_generation.
 """
 
 import re
@@ -14,12 +14,13 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from llm import catalog, queueing
+from llm import catalog
+from llm.queue import intake
 from llm import status as service_status
-from llm.api import representations as shapes
-from llm.api.exceptions import BadGateway, Conflict, door_error_response
-from llm.api.permissions import IsAdminToken, own_requests
-from llm.api.serializers import GenerateSerializer, ModelSerializer, ProcessQueueSerializer
+from llm.doors import representations as shapes
+from llm.doors.exceptions import BadGateway, Conflict, door_error_response
+from llm.doors.permissions import IsAdminToken, own_requests
+from llm.doors.serializers import GenerateSerializer, ModelSerializer, ProcessQueueSerializer
 from llm.models import GenerationRequest, ModelPull
 from llm.rules import actions
 from llm.rules.roles import Actor
@@ -28,12 +29,12 @@ from llm.rules.roles import Actor
 class GenerateViewSet(viewsets.ViewSet):
     def create(self, request):
         data = _validated(GenerateSerializer, request)
-        wait = queueing.nothing_ahead() if data["wait"] is None else data["wait"]
-        generation = queueing.submit_generation(request.auth, data["model"], data["prompt"], data["options"])
+        wait = intake.nothing_ahead() if data["wait"] is None else data["wait"]
+        generation = intake.submit_generation(request.auth, data["model"], data["prompt"], data["options"])
         if data["stream"]:
             return StreamingHttpResponse(shapes.generation_stream(generation), content_type="application/x-ndjson")
         if wait:
-            queueing.wait_for_generation(generation, settings.LLM_GENERATE_WAIT_SECONDS)
+            intake.wait_for_generation(generation, settings.LLM_GENERATE_WAIT_SECONDS)
         return _generation_response(generation)
 
 
@@ -75,7 +76,7 @@ class PullViewSet(viewsets.ViewSet):
 
     def create(self, request):
         name = _validated(ModelSerializer, request)["model"]
-        [pull] = queueing.wait_for([actions.pull(Actor.of(request), name)], settings.LLM_PULL_WAIT_SECONDS)
+        [pull] = intake.wait_for([actions.pull(Actor.of(request), name)], settings.LLM_PULL_WAIT_SECONDS)
         outcome = shapes.pull_outcome(pull)
         if pull.status == ModelPull.Status.DONE:
             return Response({"success": True, "message": outcome["message"], "model": name})
@@ -92,7 +93,7 @@ class PullAllViewSet(viewsets.ViewSet):
 
     def create(self, request):
         names = catalog.names()
-        pulls = queueing.wait_for(actions.pull_all(Actor.of(request)), settings.LLM_PULL_WAIT_SECONDS)
+        pulls = intake.wait_for(actions.pull_all(Actor.of(request)), settings.LLM_PULL_WAIT_SECONDS)
         done = sum(pull.status == ModelPull.Status.DONE for pull in pulls)
         still_running = not all(pull.is_finished for pull in pulls)
         message = f"Pulled {done} of {len(names)} models" + ("; the rest are still pulling" if still_running else "")

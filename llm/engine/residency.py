@@ -15,9 +15,10 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import transaction
 
-from llm import audit, catalog, fit, leases
+from llm import audit, catalog
+from llm.engine import fit, leases
 from llm.models import Counter, Lease
-from llm.ollama import ModelNotFound, OllamaError, client
+from llm.engine.ollama import ModelNotFound, OllamaError, client
 
 # How long Ollama gets to drop a model from /api/ps after being told to unload it,
 # and how often we look.
@@ -38,7 +39,7 @@ def engine(wait=0.0):
     start it before the safety-net schedule. Every holder (the worker, /switch,
     /unload, /queue/process, the doors' loads, the dashboard) comes through here.
     """
-    from llm import tasks  # it imports the runner, which imports this module
+    from llm.queue import tasks  # it imports the runner, which imports this module
 
     held = False
     try:

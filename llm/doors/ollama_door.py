@@ -14,13 +14,15 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from llm import catalog, keepalive, queueing, streaming
-from llm.api import ollama_fields
-from llm.api.exceptions import ollama_error
-from llm.api.permissions import IsAdminToken
-from llm.api.compat import CompatView, end_message, failed_status, resolve_model, submit, validated_options, wait_unstreamed
+from llm import catalog
+from llm.engine import keepalive
+from llm.queue import follow, intake
+from llm.doors import ollama_fields
+from llm.doors.exceptions import ollama_error
+from llm.doors.permissions import IsAdminToken
+from llm.doors.compat import CompatView, end_message, failed_status, resolve_model, submit, validated_options, wait_unstreamed
 from llm.models import GenerationRequest, ModelPull
-from llm.ollama import client
+from llm.engine.ollama import client
 from llm.rules import actions
 from llm.rules.roles import Actor
 
@@ -145,7 +147,7 @@ class Pull(OllamaView):
         pull = actions.pull(Actor.of(request), entry.name)
         if request.data.get("stream") is not False:  # absent or null: Ollama streams
             return StreamingHttpResponse(_pull_lines(pull), content_type="application/x-ndjson")
-        [pull] = queueing.wait_for([pull], timeout=24 * 3600)
+        [pull] = intake.wait_for([pull], timeout=24 * 3600)
         if pull.status != ModelPull.Status.DONE:
             return Response({"error": pull.error or pull.status}, status=500)
         return Response({"status": "success"})
@@ -191,7 +193,7 @@ def _final(generation, name, piece):
 def _ndjson(generation, name, piece):
     """Ollama's stream. While queued or loading, empty chunks keep the connection
     honest (a client that left is noticed and its request cancelled)."""
-    for event in streaming.follow(generation):
+    for event in follow.follow(generation):
         if event.kind == "end":
             message = end_message(generation)
             line = {"error": message} if message else _final(generation, name, piece(""))

@@ -80,7 +80,7 @@ class OptionsSerializer(serializers.Serializer):
         if not isinstance(data, dict):
             raise serializers.ValidationError("Must be a JSON object.")
         known = super().to_internal_value(data)
-        # NUL characters (which PostgreSQL cannot store) never get this far: llm/api/parsers.py refuses them.
+        # NUL characters (which PostgreSQL cannot store) never get this far: llm/doors/parsers.py refuses them.
         options = {key: value for key, value in data.items() if key not in self.fields}
         options.update(known)
         if "max_tokens" in options:

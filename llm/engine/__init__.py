@@ -1,0 +1,9 @@
+"""The engine: the Ollama server behind the gateway and the single-model rule on it.
+
+- ollama: the HTTP client to Ollama.
+- leases: one holder of the engine at a time, across processes, surviving crashes.
+- residency: which model is loaded; unload the resident one before another loads.
+- fit: does a model fit in memory and on disk before it is loaded or pulled.
+- pulls: downloading models, resumable.
+- keepalive: Ollama's keep_alive durations.
+"""

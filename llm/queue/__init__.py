@@ -1,0 +1,10 @@
+"""The durable queue: requests stored in the database, run one at a time by the worker.
+
+- intake: a request comes in (the queue's bound and the limits), and a door waits for it.
+- policy: which waiting request runs next (swap-aware, fair per token) and queue positions.
+- runner: the worker's loop: claim the next request, run it on the engine, store the end.
+- tasks: the django-q2 task functions that wake the worker.
+- broker: django-q2's ORM broker that wakes a sleeping worker at once.
+- wakeups: the push wake-ups between processes (a request changed, work waits).
+- follow: a request's life as a stream of events, for the doors that stream.
+"""
