@@ -110,6 +110,13 @@ def idle_worker(monkeypatch):
     monkeypatch.setattr(tasks, "wake_pull_worker", lambda: None)
 
 
+def pytest_configure(config):
+    """Passwords hashed in a microsecond, not half a second (tests/support/hashers.py)."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["tests.support.hashers.OneIterationPBKDF2PasswordHasher", *settings.PASSWORD_HASHERS]
+
+
 def pytest_sessionfinish(session):
     """pytest-django deletes the SQLite test database but not the WAL files beside it."""
     from django.conf import settings
