@@ -144,7 +144,7 @@ def _embed(tag, request):
 
 
 def _generate(tag, request):
-    """Stream from Ollama; store the text so far every LLM_STREAM_FLUSH_SECONDS.
+    """Stream from Ollama; add the new text to the row every LLM_STREAM_FLUSH_SECONDS.
 
     Each store wakes the clients streaming this request and tells us whether it
     was cancelled meanwhile; leaving the loop closes the connection, which makes
@@ -153,7 +153,7 @@ def _generate(tag, request):
     chat = request.kind == GenerationRequest.Kind.CHAT
     payload = ollama_payload(request, tag)
     deadline = time.monotonic() + settings.LLM_GENERATION_TIMEOUT
-    parts, flushed_at = [], None
+    parts, stored, flushed_at = [], 0, None  # stored: how many parts the row holds
     with closing(client().chat(payload) if chat else client().generate(payload)) as chunks:
         for chunk in chunks:
             parts.append((chunk.get("message") or {}).get("content", "") if chat else chunk.get("response") or "")
@@ -165,9 +165,9 @@ def _generate(tag, request):
                     f"Generation ran past LLM_GENERATION_TIMEOUT ({settings.LLM_GENERATION_TIMEOUT}s)"
                 )
             if flushed_at is None or now - flushed_at >= settings.LLM_STREAM_FLUSH_SECONDS:
-                if not request.save_partial("".join(parts)):
+                if not request.save_partial("".join(parts[stored:])):
                     raise Cancelled()
-                flushed_at = now
+                stored, flushed_at = len(parts), now
     raise OllamaError("Ollama ended the reply before the generation was done")
 
 
