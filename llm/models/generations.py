@@ -174,7 +174,8 @@ class GenerationRequest(models.Model):
         return self._end(self.Status.CANCELLED, error=reason, only_from=self.UNFINISHED)
 
     def save_partial(self, more):
-        """Add `more` to the text stored so far and wake whoever streams it.
+        """Add `more` to the text stored so far and wake whoever streams it
+        (only them: a client waiting for the whole answer is woken at the end).
 
         Only the new text travels: the row's text is extended in the database,
         not written whole again at every flush. False when the request is no
@@ -185,7 +186,7 @@ class GenerationRequest(models.Model):
             return running.exists()
         saved = running.update(response=Concat(F("response"), Value(more), output_field=models.TextField()))
         self.response += more
-        wakeups.notify(wakeups.request_channel(self.request_id))
+        wakeups.notify(wakeups.text_channel(self.request_id))
         return bool(saved)
 
     def _end(self, status, only_from=(Status.RUNNING,), **fields):
