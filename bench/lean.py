@@ -99,7 +99,8 @@ def measure(args, standin, service, litellm):
         calls["litellm chat"] = lambda: session.post(litellm.url + "/v1/chat/completions", headers=litellm.headers,
                                                      timeout=60, json={
             "model": MODEL, "messages": MESSAGES, "max_tokens": TOKENS})
-    groups = {"service": procfs.session_pids(service.web.pid) + procfs.session_pids(service.worker.pid)}
+    parts = {"web": procfs.session_pids(service.web.pid), "worker": procfs.session_pids(service.worker.pid)}
+    groups = {"service": parts["web"] + parts["worker"]}
     if litellm:
         groups["litellm"] = procfs.session_pids(litellm.process.pid)
     for _ in range(3):  # warm-up: the model loads, connections open, lazy imports happen
@@ -108,11 +109,13 @@ def measure(args, standin, service, litellm):
     idle = idle_cpu(groups, args.idle_seconds)
     times = {name: [] for name in calls}
     cpu = {group: 0.0 for group in groups}
+    split = {part: 0.0 for part in parts}  # the service's CPU, web and worker apart
     started = time.monotonic()
     for _ in range(args.rounds):
         for name, call in calls.items():
             group = name.split()[0]
             before = procfs.cpu_seconds(groups[group]) if group in groups else 0
+            before_parts = {part: procfs.cpu_seconds(pids) for part, pids in parts.items()}
             began = time.perf_counter()
             response = call()
             times[name].append(time.perf_counter() - began)
@@ -120,6 +123,9 @@ def measure(args, standin, service, litellm):
             if group in groups:
                 time.sleep(0.02)  # the worker's acknowledgement and the like belong to this call
                 cpu[group] += procfs.cpu_seconds(groups[group]) - before
+                if group == "service":
+                    for part, pids in parts.items():
+                        split[part] += procfs.cpu_seconds(pids) - before_parts[part]
     elapsed = time.monotonic() - started
     memory = {group: procfs.pss_megabytes(pids) for group, pids in groups.items()}
     memory["web"] = procfs.pss_megabytes(procfs.session_pids(service.web.pid))
@@ -129,6 +135,8 @@ def measure(args, standin, service, litellm):
         count = sum(len(times[name]) for name in times if name.startswith(group))
         # less what the group burns idle over the same stretch
         per_call[group] = max(cpu[group] - idle[group] / 100 * elapsed, 0) / count
+    service_calls = sum(len(times[name]) for name in times if name.startswith("service"))
+    per_call.update({part: used / service_calls for part, used in split.items()})  # idle not taken off
     p50 = {name: statistics.median(values) for name, values in times.items()}
     return {"p50": p50, "memory": memory, "idle": idle, "cpu": per_call,
             "processes": {group: len(pids) for group, pids in groups.items()}}
@@ -169,7 +177,8 @@ def report(args, found, load):
         (f"PSS, all processes (web {memory['web']:.0f} MB, worker {memory['worker']:.0f} MB)",
          f"{memory['service']:.0f} MB", them(memory.get("litellm", 0), "MB", 0),
          ratio(memory["service"], memory.get("litellm", 0))),
-        ("CPU per request", f"{1000 * cpu['service']:.1f} ms", them(1000 * cpu.get("litellm", 0), "ms"),
+        (f"CPU per request (web {1000 * cpu['web']:.1f} ms, worker {1000 * cpu['worker']:.1f} ms)",
+         f"{1000 * cpu['service']:.1f} ms", them(1000 * cpu.get("litellm", 0), "ms"),
          ratio(cpu["service"], cpu.get("litellm", 0))),
         (f"idle CPU, % of one core (over {args.idle_seconds:g} s)", f"{idle['service']:.2f}",
          them(idle.get("litellm", 0), "", 2).strip(), ratio(idle["service"], idle.get("litellm", 0))),

@@ -33,6 +33,7 @@ each worker finishes the task in hand, the monitor stores the last results.
 import gc
 import logging
 import os
+import queue
 import signal
 import threading
 import uuid
@@ -100,6 +101,8 @@ class ThreadedSentinel(Sentinel):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.parent_pid = None  # no qcluster above it: its status is filed under its own pid
+        # Between threads, a plain queue: django-q2's pickle every task through a pipe, with a feeder thread each.
+        self.task_queue, self.result_queue = ThreadQueue(), ThreadQueue()
         self.failed = self.told_to_stop = False
 
     def spawn_process(self, target, *args):
@@ -114,6 +117,16 @@ class ThreadedSentinel(Sentinel):
             self.pool.append(thread)
         thread.start()
         return thread
+
+
+class ThreadQueue(queue.SimpleQueue):
+    """The part of multiprocessing.Queue the sentinel uses, for threads."""
+
+    def close(self):
+        pass
+
+    def join_thread(self):
+        pass
 
 
 def _then_close_connections(target, *args):
