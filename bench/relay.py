@@ -132,7 +132,27 @@ def report(args, found):
         f"**{100 * share:.1f}%** of the CPU the model spends on the same call. On a box whose cores the model keeps "
         "busy, that share is what the relay costs its tokens/s; the tokens/s columns carry the noise of a shared "
         "machine (see the load average).",
+        "",
+        NOTES,
     ])
+
+
+NOTES = """Before this change the same run gave: worker 285 ms, web server 265 ms per call, **9.3%** of the model's CPU.
+What changed: the worker stored the whole text so far every LLM_STREAM_FLUSH_SECONDS (50 ms) and woke every
+thread waiting on the request, so the web thread of a client waiting for the whole answer read the growing row
+back twenty times a second. Now streaming clients listen on the request's own text channel and only they are
+woken by a flush; with none listening the text is stored once a second (for `GET requests/<id>` and to notice a
+cancel), and each flush appends only the new text (`UPDATE ... SET response = response || new`). A streamed
+call still flushes every 50 ms.
+
+Under 1% of the model's tokens/s: not shown. On this box the model's own rate varies by a factor of two from one
+call to the next (other work shares the 2 cores), so the tokens/s columns cannot resolve 1%; the CPU share is
+the figure to read, and it is above 1%. What is left in the worker, measured in-process: ~11 ms a request
+(lease, pick, claim, Ollama's `/api/ps`, the finish) and ~0.17 ms a token (requests and urllib3 decoding the
+chunked stream, one JSON line a token); in the web server, the waiting thread's look at the row every
+LLM_POLL_SECONDS. For 256 tokens at the ~125 tokens/s this model makes on a quiet box (2 s, ~4 s of CPU on 2
+cores), that is ~1.5-2%: short of 1% by about half. Reading the stream in larger pieces than requests' line
+iterator does, and the web's waiting (another change), are what remain."""
 
 
 if __name__ == "__main__":
