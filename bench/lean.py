@@ -229,7 +229,9 @@ NOTES = """What changed for these figures (issue 16), and what is still short:
   the token's usage (two commits before, and a read back), one lease-renewing thread per process for its life
   (one was started and joined per request), tasks and results handed between threads over plain queues (django-q2
   pickled them through pipes). The worker's own run of a 16-token request (lease, pick, claim, Ollama's `/api/ps`,
-  the stream, the finish, 16 statements) costs ~11 ms of CPU in-process on this box.
+  the stream, the finish, 16 statements) costs ~11 ms of CPU in-process on this box; the rest of the worker's
+  share above is django-q2's path for the task (the pusher's take, signing, the acknowledgement's `DELETE`, two
+  INFO log lines), the engine's release looking for more work, and the worker's idle wake-ups during the call.
 - Overhead and CPU per request, at most half of LiteLLM's: missed (see the ratios). LiteLLM relays a call in one
   asyncio process with no database; the service stores every request, hands it to the worker through django-q2's
   table, runs it under the single-model rule and stores the outcome, and its web side is Django + DRF under
