@@ -82,8 +82,9 @@ def report(args, found):
         "## Footprint: memory of web and worker",
         "",
         f"`.venv/bin/python bench/footprint.py`: PSS (/proc/PID/smaps_rollup) of every process of the web server "
-        f"(gunicorn's arbiter and its one worker process) and of the worker (django-q2's qcluster, sentinel, pusher, "
-        f"monitor and two worker processes), default settings, SQLite, after a few calls of each kind and a pull, "
+        f"(gunicorn's arbiter and its one worker process, gthread) and of the worker (`manage.py worker`: one process, "
+        f"django-q2's cluster as threads; `qcluster`: six processes), default settings, SQLite, after a few calls of "
+        f"each kind and a pull, "
         f"idle; median of {args.rounds} rounds, each on fresh services; {os.cpu_count()} cores, "
         f"Python {platform.python_version()}.",
         "",
@@ -97,27 +98,35 @@ def report(args, found):
 
 
 # What was measured while choosing, with this script (medians of 2-3 rounds).
-NOTES = """What `manage.py worker` saves, and what was tried and not kept:
+NOTES = """How the worker got there (`bench/footprint.py`, one round each unless said; web + worker):
 
-- Kept: the worker without the URLconf's system check (qcluster's start-up checks imported the URLconf, and with
-  it DRF's views, drf-spectacular's schema generator, DRF's test client, Django's test tools, jinja2, PyYAML and
-  psycopg, into the process that forks all the others): ~7 MB; `gc.freeze()` before the cluster forks, so a
-  collection in a child leaves the pages it shares alone: ~4 MB more (worker 125 -> 118 -> 114 MB).
-- Not kept: gunicorn's `preload_app` with `gc.freeze()` before the fork: web 72 -> 82 MB. With one worker process
-  there is nothing to share but the arbiter, which then holds a whole Django too, and the worker writes to the
-  pages it inherited anyway (reference counts).
-- Tried, not kept: drf-spectacular loaded only at the first request for the schema. DRF builds every view's
-  inspector from `DEFAULT_SCHEMA_CLASS` while its router reads the viewsets, so the URLconf loads drf-spectacular's
-  `AutoSchema`, its generator, DRF's test client, Django's test tools and jinja2 (~19 MB RSS; `rest_framework.compat`
-  adds PyYAML and psycopg, which stay). A stand-in schema class that gives drf-spectacular's once it is loaded, with
-  the schema views loaded on demand, took the web from 72 to 66 MB PSS; but `extend_schema` and the view
-  extensions of `llm/doors/schema.py` bind to that class when they are imported, and drf-spectacular matches the
-  extensions before it builds the first inspector, so the schema lost its annotations (tests/security/test_schema.py
-  failed). Doing it right means loading `llm/doors/schema.py` together with the generator (and for
-  `check --deploy`), in the doors' code: left to its owner, worth ~6 MB.
-- Where the rest goes: web, gunicorn's arbiter ~13 MB and one Django process ~59 MB; worker, six Django
-  processes of 16-23 MB each (qcluster, sentinel, pusher, monitor, two workers). One worker process instead of
-  two would save ~22 MB but make pulls wait behind generations."""
+| worker | processes | worker MB | total MB |
+| --- | ---: | ---: | ---: |
+| `qcluster` (django-q2 as it comes) | 6 | 125 | 197 |
+| `manage.py worker` before: no URLconf check, `gc.freeze()` before the forks | 6 | 115-120 | 188-191 |
+| the sentinel in the command's process, pusher and monitor as its threads, two worker processes | 3 | 90 | 163 |
+| the whole cluster as threads of one process (kept) | 1 | 55 | 129 |
+
+- Kept: django-q2's cluster as threads of one process (`llm/management/commands/worker.py`). Each of qcluster's
+  six processes held 16-23 MB of its own (a forked Django process writes to the pages it inherited: reference
+  counts, caches), and its tasks all wait on the network (a generation relays Ollama's stream, a pull its
+  progress; the model's work is Ollama's), so threads serve as well. Two worker threads keep pulls apart from
+  generations (`tests/e2e/test_worker_threads.py`). What a thread cannot do: be killed at django-q2's task
+  timeout (ours end well before it: LLM_GENERATION_TIMEOUT, LLM_PULL_TIMEOUT, a timeout on every call to
+  Ollama), and die alone (a crash stops the process; the work in hand is taken up at the next start, as after a
+  SIGKILL).
+- Kept from before: no URLconf system check in the worker (it would load DRF's views, drf-spectacular's schema
+  generator, DRF's test client, Django's test tools, jinja2, PyYAML and psycopg into it: ~7 MB), and
+  `gc.freeze()` at start (~4 MB while the cluster forked; with threads it only spares the collector the start-up
+  objects).
+- Web (gthread, measured as it is; another change moves it to an async server): gunicorn's arbiter ~13 MB and one
+  Django process ~59-61 MB. Not kept: gunicorn's `preload_app` with `gc.freeze()` before the fork: web
+  72 -> 82 MB (with one worker process there is nothing to share but the arbiter, which then holds a whole Django
+  too). Tried, not kept: drf-spectacular loaded only at the first request for the schema (web 72 -> 66 MB), which
+  lost the schema's annotations (`extend_schema` and the view extensions bind to the schema class on import);
+  doing it right belongs to the doors' code, worth ~6 MB.
+- Left in the worker: Django, DRF's settings, requests/urllib3, django-q2, prometheus_client (django-q2 imports
+  it when installed) and sqlparse: ~54 MB RSS at start, most of it Django itself."""
 
 
 if __name__ == "__main__":

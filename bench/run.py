@@ -96,7 +96,7 @@ WHY = {
         "--skip-checks` saves ~20 MB; one worker process would save ~15 MB but make pulls wait behind "
         "generations."
     ),
-    "idle": "An idle pusher looks at the table every Q_POLL_SECONDS; the sentinel checks its processes twice a second.",
+    "idle": "An idle pusher looks at the table every Q_POLL_SECONDS; the sentinel checks its workers every 5 s.",
 }
 
 

@@ -29,8 +29,9 @@ def new_holder_id():
 def hold(name, wait=0.0):
     """Yield a holder id once the lease is ours, or None if it stayed taken for `wait` seconds.
 
-    While held, a thread renews the lease every third of its life; if this
-    process dies, renewals stop and the lease runs out for the next taker.
+    While held, the process's renewing thread renews it every third of its
+    life; if this process dies, renewals stop and the lease runs out for the
+    next taker.
     """
     holder = new_holder_id()
     seconds = settings.LLM_LEASE_SECONDS
@@ -40,14 +41,11 @@ def hold(name, wait=0.0):
             yield None
             return
         time.sleep(min(RETRY_SECONDS, max(deadline - time.monotonic(), 0)))
-    stop = threading.Event()
-    renewer = threading.Thread(target=_renew, args=(name, holder, seconds, stop), daemon=True)
-    renewer.start()
+    _renewer().add(name, holder, seconds)
     try:
         yield holder
     finally:
-        stop.set()
-        renewer.join(timeout=2)
+        _renewer().discard(name, holder)
         Lease.release(name, holder)
 
 
@@ -84,11 +82,62 @@ def _alive(pid):
     return state not in ("Z", "X")
 
 
-def _renew(name, holder, seconds, stop):
-    try:
-        while not stop.wait(seconds / 3):
-            if not Lease.renew(name, holder, seconds):
-                log.error("Lost the %s lease (held by %s): it ran out before it was renewed", name, holder)
-                return
-    finally:
-        connection.close()
+class Renewer(threading.Thread):
+    """One thread a process renews every lease the process holds, for the process's life.
+
+    A thread a hold would cost every request a thread's start and join; this
+    one sleeps until the next renewal is due. Renewals happen under the lock,
+    so once `discard()` returns no renewal of that lease is on its way.
+    """
+
+    def __init__(self):
+        super().__init__(name="lease-renewer", daemon=True)
+        self.lock = threading.Lock()
+        self.changed = threading.Event()
+        self.held = {}  # (name, holder) -> (seconds, when the next renewal is due)
+
+    def add(self, name, holder, seconds):
+        with self.lock:
+            self.held[(name, holder)] = (seconds, time.monotonic() + seconds / 3)
+        self.changed.set()
+
+    def discard(self, name, holder):
+        with self.lock:
+            self.held.pop((name, holder), None)
+
+    def run(self):
+        while True:
+            with self.lock:
+                due = min((at for _, at in self.held.values()), default=None)
+            self.changed.wait(None if due is None else max(due - time.monotonic(), 0))
+            self.changed.clear()
+            with self.lock:
+                now = time.monotonic()
+                renewing = [(key, seconds) for key, (seconds, at) in self.held.items() if at <= now]
+                for (name, holder), seconds in renewing:
+                    if Lease.renew(name, holder, seconds):
+                        self.held[(name, holder)] = (seconds, now + seconds / 3)
+                    else:
+                        log.error("Lost the %s lease (held by %s): it ran out before it was renewed", name, holder)
+                        del self.held[(name, holder)]
+                if renewing:
+                    connection.close()  # renewals are rare: no connection kept open between them
+
+
+_renewing = (None, None)  # (pid, Renewer): a forked child starts its own
+
+
+def _renewer():
+    global _renewing
+    pid, renewer = _renewing
+    if pid != os.getpid():
+        with _starting:
+            pid, renewer = _renewing
+            if pid != os.getpid():
+                renewer = Renewer()
+                renewer.start()
+                _renewing = (os.getpid(), renewer)
+    return renewer
+
+
+_starting = threading.Lock()

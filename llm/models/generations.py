@@ -3,7 +3,8 @@
 import secrets
 
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from llm.queue import wakeups
@@ -135,32 +136,29 @@ class GenerationRequest(models.Model):
         return bool(requeued)
 
     def claim(self, worker):
-        """Take this request if it is still waiting. False: someone else has it."""
-        now = timezone.now()
+        """Take this request if it is still waiting. False: someone else has it.
+
+        One statement: the row's other fields cannot change while it waits but
+        by leaving `queued` (a cancel), which makes the claim fail.
+        """
+        fields = {"status": self.Status.RUNNING, "started_at": timezone.now(), "worker": worker}
         taken = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
-            status=self.Status.RUNNING, started_at=now, worker=worker, attempts=F("attempts") + 1
+            attempts=F("attempts") + 1, **fields
         )
         if taken:
-            self.refresh_from_db()
+            self.__dict__.update(fields, attempts=self.attempts + 1)
         return bool(taken)
 
     def finish(self, response, final_chunk):
         """Done: `final_chunk` is Ollama's last chunk of a generation, or its answer to an embed."""
         counters = {name: final_chunk.get(name) for name in self.OLLAMA_COUNTERS}
-        ended = self._end(
+        self._end(
             self.Status.DONE,
             response=response,
             done_reason=final_chunk.get("done_reason") or "",
             embeddings=final_chunk.get("embeddings"),
             **counters,
         )
-        if ended and self.token_id:
-            # The token's usage, added up in the database: two processes may finish at once.
-            ApiToken.objects.filter(pk=self.token_id).update(
-                request_count=F("request_count") + 1,
-                prompt_tokens=F("prompt_tokens") + (self.prompt_eval_count or 0),
-                generated_tokens=F("generated_tokens") + (self.eval_count or 0),
-            )
 
     def fail(self, reason, bad_input=False):
         """Failed; `bad_input`: Ollama refused what the client sent (a door may answer 400)."""
@@ -175,15 +173,20 @@ class GenerationRequest(models.Model):
         """Cancel a waiting or running request; a running one stops at its next checkpoint."""
         return self._end(self.Status.CANCELLED, error=reason, only_from=self.UNFINISHED)
 
-    def save_partial(self, text):
-        """Store the text generated so far and wake whoever streams it.
+    def save_partial(self, more):
+        """Add `more` to the text stored so far and wake whoever streams it
+        (only them: a client waiting for the whole answer is woken at the end).
 
-        False when the request is no longer running: it was cancelled, and the
-        worker should stop generating.
+        Only the new text travels: the row's text is extended in the database,
+        not written whole again at every flush. False when the request is no
+        longer running: it was cancelled, and the worker should stop generating.
         """
-        saved = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(response=text)
-        self.response = text
-        wakeups.notify(wakeups.request_channel(self.request_id))
+        running = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING)
+        if not more:  # nothing to store: only whether it still runs
+            return running.exists()
+        saved = running.update(response=Concat(F("response"), Value(more), output_field=models.TextField()))
+        self.response += more
+        wakeups.notify(wakeups.text_channel(self.request_id))
         return bool(saved)
 
     def _end(self, status, only_from=(Status.RUNNING,), **fields):
@@ -191,6 +194,8 @@ class GenerationRequest(models.Model):
 
         The condition makes the last word safe when two processes race: a request
         cancelled while it ran stays cancelled when the worker then finishes it.
+        One transaction: the row, the running totals of /metrics and, when done,
+        the token's usage (added up in the database: two processes may finish at once).
         """
         fields.update(status=status, finished_at=timezone.now())
         with transaction.atomic():
@@ -199,10 +204,18 @@ class GenerationRequest(models.Model):
                 Counter.add("llm_requests", outcome=status, source=self.source)
                 Counter.add("llm_generated_tokens", fields.get("eval_count") or 0, model=self.model)
                 Counter.add("llm_prompt_tokens", fields.get("prompt_eval_count") or 0, model=self.model)
-        self.refresh_from_db()
-        if ended:
-            wakeups.notify(wakeups.request_channel(self.request_id))
-        return bool(ended)
+                if status == self.Status.DONE and self.token_id:
+                    ApiToken.objects.filter(pk=self.token_id).update(
+                        request_count=F("request_count") + 1,
+                        prompt_tokens=F("prompt_tokens") + (fields.get("prompt_eval_count") or 0),
+                        generated_tokens=F("generated_tokens") + (fields.get("eval_count") or 0),
+                    )
+        if not ended:  # someone else had the last word: learn which
+            self.refresh_from_db()
+            return False
+        self.__dict__.update(fields)
+        wakeups.notify(wakeups.request_channel(self.request_id))
+        return True
 
     @property
     def duration(self):

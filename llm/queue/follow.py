@@ -41,7 +41,7 @@ def follow(generation):
     Status = GenerationRequest.Status
     sent, run = 0, None  # how much text went out, and from which run
     try:
-        with wakeups.listen(wakeups.request_channel(generation.request_id)) as listener:
+        with wakeups.listen(wakeups.text_channel(generation.request_id)) as listener:
             while True:
                 generation.refresh_from_db()
                 if sent and (generation.status == Status.QUEUED or generation.attempts != run):

@@ -13,11 +13,16 @@ from django.conf import settings
 
 from llm import catalog
 from llm.engine import residency
-from llm.queue import policy
+from llm.queue import policy, wakeups
 from llm.models import GenerationRequest
 from llm.engine.ollama import OllamaError, OllamaUnavailable, client
 
 log = logging.getLogger(__name__)
+
+
+# How often the text so far is stored while nobody streams it: for GET requests/<id>,
+# and a cancel is noticed at the next store.
+UNFOLLOWED_FLUSH_SECONDS = 1.0
 
 
 class GenerationTimeout(OllamaError):
@@ -144,16 +149,21 @@ def _embed(tag, request):
 
 
 def _generate(tag, request):
-    """Stream from Ollama; store the text so far every LLM_STREAM_FLUSH_SECONDS.
+    """Stream from Ollama; add the new text to the row every LLM_STREAM_FLUSH_SECONDS
+    while a client streams it, else every UNFOLLOWED_FLUSH_SECONDS.
 
     Each store wakes the clients streaming this request and tells us whether it
     was cancelled meanwhile; leaving the loop closes the connection, which makes
-    Ollama stop generating.
+    Ollama stop generating. Nobody streaming it (a client waits for the whole
+    answer, or will ask later), the text is stored less often: on a CPU-only box
+    every store is CPU taken from the model (docs/benchmarks.md, "Relay").
     """
     chat = request.kind == GenerationRequest.Kind.CHAT
     payload = ollama_payload(request, tag)
     deadline = time.monotonic() + settings.LLM_GENERATION_TIMEOUT
-    parts, flushed_at = [], None
+    parts, stored, flushed_at = [], 0, None  # stored: how many parts the row holds
+    following = wakeups.text_channel(request.request_id)
+    every = settings.LLM_STREAM_FLUSH_SECONDS
     with closing(client().chat(payload) if chat else client().generate(payload)) as chunks:
         for chunk in chunks:
             parts.append((chunk.get("message") or {}).get("content", "") if chat else chunk.get("response") or "")
@@ -164,10 +174,11 @@ def _generate(tag, request):
                 raise GenerationTimeout(
                     f"Generation ran past LLM_GENERATION_TIMEOUT ({settings.LLM_GENERATION_TIMEOUT}s)"
                 )
-            if flushed_at is None or now - flushed_at >= settings.LLM_STREAM_FLUSH_SECONDS:
-                if not request.save_partial("".join(parts)):
+            if flushed_at is None or now - flushed_at >= every:
+                if not request.save_partial("".join(parts[stored:])):
                     raise Cancelled()
-                flushed_at = now
+                stored, flushed_at = len(parts), now
+                every = settings.LLM_STREAM_FLUSH_SECONDS if wakeups.listening(following) else UNFOLLOWED_FLUSH_SECONDS
     raise OllamaError("Ollama ended the reply before the generation was done")
 
 

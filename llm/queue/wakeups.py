@@ -115,3 +115,14 @@ def sweep():
 def request_channel(request_id):
     return f"request-{request_id}"
 
+
+
+def text_channel(request_id):
+    """Clients streaming a request's text: woken at every flush of it. Its sockets are
+    named under the request's channel, so the request's end wakes them too."""
+    return f"{request_channel(request_id)}.text"
+
+
+def listening(channel):
+    """True when some process listens on `channel` now."""
+    return any(run_dir().glob(f"{channel}.*"))
