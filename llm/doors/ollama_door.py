@@ -144,12 +144,14 @@ class Pull(OllamaView):
     def post(self, request):
         ollama_fields.check_model_call(request.data)
         entry = _entry(request.data.get("model") or request.data.get("name"))
-        pull = actions.pull(Actor.of(request), entry.name)
+        pulls = actions.pull(Actor.of(request), entry.name)  # one per node
         if request.data.get("stream") is not False:  # absent or null: Ollama streams
-            return StreamingHttpResponse(_pull_lines(pull), content_type="application/x-ndjson")
-        [pull] = intake.wait_for([pull], timeout=24 * 3600)
-        if pull.status != ModelPull.Status.DONE:
-            return Response({"error": pull.error or pull.status}, status=500)
+            # The first node's progress (one line shape, as Ollama's): the others pull beside it.
+            return StreamingHttpResponse(_pull_lines(pulls[0]), content_type="application/x-ndjson")
+        pulls = intake.wait_for(pulls, timeout=24 * 3600)
+        failed = [pull for pull in pulls if pull.status != ModelPull.Status.DONE]
+        if failed:
+            return Response({"error": failed[0].error or failed[0].status}, status=500)
         return Response({"status": "success"})
 
 

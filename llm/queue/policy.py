@@ -39,6 +39,7 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from llm.engine import nodes
 from llm.models import GenerationRequest
 
 FIFO = "fifo"
@@ -59,10 +60,15 @@ class Row(NamedTuple):
     token: int | None
     started_at: object = None  # None: still waiting
     finished_at: object = None
+    node: str = ""  # where it ran ("": the first node, for rows older than the fleet)
 
 
-def next_request():
-    """The waiting request to run next, or None."""
+def next_request(node=None):
+    """The waiting request to run next (on `node`, in a fleet: llm/queue/fleet.py), or None."""
+    if nodes.is_fleet():
+        from llm.queue import fleet
+
+        return fleet.next_for(node or nodes.first())
     if settings.LLM_SCHEDULER == FIFO:
         return GenerationRequest.objects.waiting().order_by("pk").first()
     first = next(_planned(), None)
@@ -73,7 +79,7 @@ def queue_position(request):
     """1-based place among the requests not yet started (None once started)."""
     if request.status != GenerationRequest.Status.QUEUED:
         return None
-    if settings.LLM_SCHEDULER == FIFO:
+    if settings.LLM_SCHEDULER == FIFO and not nodes.is_fleet():
         return GenerationRequest.objects.waiting().filter(pk__lt=request.pk).count() + 1
     for place, row in enumerate(_planned(), start=1):
         if row.pk == request.pk:
@@ -83,7 +89,7 @@ def queue_position(request):
 
 def queue_positions():
     """{pk: 1-based place} for every waiting request, in one pass (for pages listing them all)."""
-    if settings.LLM_SCHEDULER == FIFO:
+    if settings.LLM_SCHEDULER == FIFO and not nodes.is_fleet():
         pks = GenerationRequest.objects.waiting().order_by("pk").values_list("pk", flat=True)
         return {pk: place for place, pk in enumerate(pks, start=1)}
     return {row.pk: place for place, row in enumerate(_planned(), start=1)}
@@ -94,20 +100,25 @@ def queue_length():
     return GenerationRequest.objects.waiting().count()
 
 
-def plan(waiting, started, now, max_extra_wait, seconds_per_pick=0.0):
+LAST_STARTED = object()  # plan()'s `loaded`: the model of the request that started last
+
+
+def plan(waiting, started, now, max_extra_wait, seconds_per_pick=0.0, loaded=LAST_STARTED):
     """Yield the `waiting` rows in the order the swap-aware policy starts them.
 
     `started` are rows of requests that did start, the latest among them; `now`
     is when the first pick happens, and each later one is taken to come
     `seconds_per_pick` after the one before (which is what lets a request reach
-    its bound in the middle of the plan).
+    its bound in the middle of the plan). `loaded`: the model in memory (a node's,
+    in a fleet: llm/queue/fleet.py); by default the model of the latest start.
     """
     queue = sorted(waiting, key=lambda row: row.pk)
     started = sorted(started, key=lambda row: row.started_at)
     bound, step = timedelta(seconds=max_extra_wait), timedelta(seconds=seconds_per_pick)
-    loaded = started[-1].model if started else None
+    if loaded is LAST_STARTED:
+        loaded = started[-1].model if started else None
     served = {row.token: (row.started_at, 0) for row in started}  # token: when it last started a request
-    passed_over = _PassedOver(started)
+    passed_over = PassedOver(started)
     lines = defaultdict(dict)  # model: {token: its waiting requests, oldest first}
     for row in queue:
         lines[row.model].setdefault(row.token, deque()).append(row)
@@ -136,7 +147,7 @@ def _least_recently_served(line, served):
     return line[token][0]
 
 
-class _PassedOver:
+class PassedOver:
     """When a waiting request was first passed over: the earliest start of a request stored after it."""
 
     def __init__(self, started):
@@ -167,33 +178,37 @@ class _PassedOver:
 
 def _planned():
     """The waiting requests in the order the swap-aware policy will start them."""
-    waiting, started = _read_rows()
+    if nodes.is_fleet():
+        from llm.queue import fleet
+
+        return fleet.planned()
+    waiting, started = read_rows()
     return plan(
         waiting,
         started,
         now=timezone.now(),
         max_extra_wait=settings.LLM_MAX_EXTRA_WAIT_SECONDS,
-        seconds_per_pick=_typical_seconds(started),
+        seconds_per_pick=typical_seconds(started),
     )
 
 
-def _read_rows():
+def read_rows():
     """One query: every request since HISTORY before the oldest waiting one, or the HISTORY latest."""
     with connection.cursor() as cursor:
         cursor.execute(*_window_query(connection.vendor))
         rows = cursor.fetchall()
     waiting, started = [], []
-    for pk, model, token, started_at, finished_at, status in rows:
+    for pk, model, token, started_at, finished_at, status, node in rows:
         if status == GenerationRequest.Status.QUEUED:
             waiting.append(Row(pk, model, token))
         elif started_at is not None:
-            started.append(Row(pk, model, token, _aware(started_at), _aware(finished_at)))
+            started.append(Row(pk, model, token, _aware(started_at), _aware(finished_at), node))
     return waiting, started
 
 
 @lru_cache
 def _window_query(vendor):
-    """The SQL of `_read_rows`, built once by the ORM.
+    """The SQL of `read_rows`, built once by the ORM.
 
     Run raw, it skips compiling the query and converting every row, which
     would otherwise cost more than the query itself: every queued answer pays it.
@@ -205,7 +220,9 @@ def _window_query(vendor):
         Coalesce(Subquery(oldest_waiting), Value(2**62)) - HISTORY,
         Coalesce(Subquery(history_start[HISTORY - 1 : HISTORY]), Value(0)),
     )
-    rows = requests.filter(pk__gte=start).values_list("pk", "model", "token_id", "started_at", "finished_at", "status")
+    rows = requests.filter(pk__gte=start).values_list(
+        "pk", "model", "token_id", "started_at", "finished_at", "status", "node"
+    )
     return rows.order_by().query.sql_with_params()
 
 
@@ -218,7 +235,7 @@ def _aware(value):
     return value
 
 
-def _typical_seconds(started):
+def typical_seconds(started):
     """How long recent generations took, start to end (0 when none finished yet)."""
     took = [(row.finished_at - row.started_at).total_seconds() for row in started if row.finished_at]
     return sum(took) / len(took) if took else 0.0
