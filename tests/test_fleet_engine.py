@@ -1,11 +1,16 @@
 """The engine in a fleet, in the test's own process: nodes, leases, residency and the runner per node."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.utils import timezone
 
 from llm.engine import nodes, residency
 from llm.models import Lease, Node
 from llm.queue import intake, runner
+from tests.support.service import REPO_ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -112,3 +117,13 @@ def test_status_has_a_card_per_node(fleet, api):
 def test_the_url_shown_has_no_credentials(settings, db):
     settings.LLM_NODES = {"a": "http://user:secret@127.0.0.1:9"}
     assert nodes.all_nodes()[0].url == "http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize("value", ["a", "a=", "a=http://x,a=http://y", "a b=http://x"])
+def test_a_bad_llm_nodes_stops_the_start_with_a_clear_message(tmp_path, value):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO_ROOT, capture_output=True, text=True,
+        env={**os.environ, "LLM_DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+             "LLM_NODES": value},
+    )
+    assert result.returncode != 0 and "LLM_NODES" in result.stderr
