@@ -362,6 +362,9 @@ LLM_MODELS_DIR = os.getenv("LLM_MODELS_DIR", "")
 # The database lease that makes loading and generating one-at-a-time across
 # processes: how long it lasts without renewal (its holder renews it every third).
 LLM_LEASE_SECONDS = envnumber("LLM_LEASE_SECONDS", 30.0, float, minimum=1)
+# This host's name in lease holders (a lease held from another host is judged by expiry,
+# never by PID). Unset: the hostname; set it when two worker hosts could share one.
+LLM_HOST_ID = os.getenv("LLM_HOST_ID", "").strip()
 # How often a waiting web request looks at the database for its result when no
 # wake-up came (wake-ups make it answer at once; this is the safety net).
 LLM_POLL_SECONDS = envnumber("LLM_POLL_SECONDS", 0.5, float, minimum=0.001)

@@ -26,8 +26,9 @@ def started(pk, model, began, node_name="a", token=1):
     return Row(pk, model, token, at(began), None, node_name)
 
 
-def picks(nodes, queue, history=(), now=100):
-    return {name: row.pk for name, row in assign(nodes, queue, list(history), at(now), BOUND).items()}
+def picks(nodes, queue, history=(), now=100, seconds_per_request=0.0):
+    chosen = assign(nodes, queue, list(history), at(now), BOUND, seconds_per_request)
+    return {name: row.pk for name, row in chosen.items()}
 
 
 def test_it_gives_each_node_a_request_for_the_model_it_holds():
@@ -38,6 +39,18 @@ def test_it_gives_each_node_a_request_for_the_model_it_holds():
 def test_a_model_held_by_a_busy_node_waits_for_that_node():
     queue = [waiting(1, "x"), waiting(2, "x")]
     assert picks([node("a", "x", busy=True), node("b", "y")], queue) == {}
+
+
+def test_an_idle_node_shares_a_line_that_would_keep_its_node_busy_longer_than_two_loads():
+    queue = [waiting(pk, "x") for pk in range(1, 21)]  # 20 s of work behind a, where a load on b takes 2 s
+    views = [node("a", "x", busy=True), node("b", "y")._replace(load_seconds=2.0)]
+    assert picks(views, queue, seconds_per_request=1.0) == {"b": 1}
+
+
+def test_an_idle_node_does_not_load_a_copy_for_a_short_line():
+    queue = [waiting(1, "x"), waiting(2, "x"), waiting(3, "x")]
+    views = [node("a", "x", busy=True), node("b", "y")._replace(load_seconds=2.0)]
+    assert picks(views, queue, seconds_per_request=1.0) == {}
 
 
 def test_an_overdue_request_goes_to_any_free_node():

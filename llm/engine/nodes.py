@@ -10,7 +10,7 @@ import logging
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 
 from llm import catalog
 from llm.engine.ollama import OllamaError, OllamaUnavailable, client
@@ -68,7 +68,8 @@ def all_nodes() -> list[Node]:
         shown = shown_url(url)
         if name not in rows:
             try:
-                rows[name] = Node.objects.create(name=name, url=shown)
+                with transaction.atomic():  # a savepoint: PostgreSQL goes on after the IntegrityError
+                    rows[name] = Node.objects.create(name=name, url=shown)
             except IntegrityError:  # another process made it first
                 rows[name] = Node.objects.get(name=name)
         elif rows[name].url != shown:

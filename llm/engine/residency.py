@@ -104,8 +104,9 @@ def ensure_loaded(tag, node=None):
         return False
     started = time.monotonic()
     ollama.load(tag, settings.LLM_KEEP_ALIVE)
-    row.saw_resident(wanted)
-    _record_load(catalog.name_for_tag(tag), time.monotonic() - started, [catalog.name_for_tag(o) for o in others])
+    took = time.monotonic() - started
+    row.loaded(wanted, took)
+    _record_load(catalog.name_for_tag(tag), took, [catalog.name_for_tag(o) for o in others])
     return True
 
 

@@ -27,6 +27,7 @@ class Node(models.Model):
     resident_seen_at = models.DateTimeField(null=True, blank=True)
     installed = models.JSONField(null=True, blank=True, help_text="Installed Ollama tags, as last seen.")
     last_used_at = models.DateTimeField(null=True, blank=True, help_text="When it last started a request.")
+    load_seconds = models.FloatField(null=True, blank=True, help_text="What its last load took, in seconds.")
 
     class Meta:
         ordering = ["pk"]
@@ -47,6 +48,12 @@ class Node(models.Model):
     def saw_resident(self, tag):
         self.resident, self.resident_seen_at = tag or "", timezone.now()
         Node.objects.filter(pk=self.pk).update(resident=self.resident, resident_seen_at=self.resident_seen_at)
+
+    def loaded(self, tag, seconds):
+        """It loaded `tag`, which took `seconds`."""
+        self.saw_resident(tag)
+        self.load_seconds = seconds
+        Node.objects.filter(pk=self.pk).update(load_seconds=seconds)
 
     def forget_resident(self):
         """Ask Ollama next time (after an error: what it holds is no longer sure)."""

@@ -8,7 +8,9 @@ with that node's model as the loaded one, among the requests it may take:
   the others, and the policy prefers that model;
 * a model in memory on another node waits for that node (no second copy, no
   swap), unless the request is overdue (LLM_MAX_EXTRA_WAIT_SECONDS): then any
-  free node takes it;
+  free node takes it; or unless a node would otherwise stand idle while that
+  model's line would keep its nodes busy for longer than two loads take: then
+  the idle node loads a second copy and shares the line;
 * a cold model (in memory nowhere) goes where a load costs least: a node with
   nothing in memory, then the one used least recently;
 * a request runs only on a node that has its model installed (when no node
@@ -32,6 +34,8 @@ from llm.models import GenerationRequest
 from llm.queue import policy
 
 NEVER = datetime.min.replace(tzinfo=dt_timezone.utc)
+# What a load is taken to cost on a node that has not loaded anything yet.
+DEFAULT_LOAD_SECONDS = 5.0
 
 
 class NodeView(NamedTuple):
@@ -43,10 +47,13 @@ class NodeView(NamedTuple):
     live: bool  # in service and answering
     installed: frozenset | None  # None: not known yet
     last_used: datetime | None = None
+    load_seconds: float = DEFAULT_LOAD_SECONDS  # what a load took there last
 
 
-def assign(views, waiting, started, now, max_extra_wait):
-    """{node name: the Row it starts now}, for every free live node that has something to take."""
+def assign(views, waiting, started, now, max_extra_wait, seconds_per_request=0.0):
+    """{node name: the Row it starts now}, for every free live node that has something to take.
+
+    `seconds_per_request`: how long a request runs, typically (for when sharing a line pays)."""
     overdue = _overdue(waiting, started, now, max_extra_wait)
     live = [view for view in views if view.live]
     held = {view.loaded: view.name for view in live if view.loaded}  # model: the node that has it
@@ -65,12 +72,31 @@ def assign(views, waiting, started, now, max_extra_wait):
             and (row.model == view.loaded or row.model not in elsewhere or row.pk in overdue)
         ]
         first = next(policy.plan(mine, started, now, max_extra_wait, loaded=view.loaded), None)
+        if first is None:
+            first = _share_a_long_line(view, waiting, taken, live, chosen, seconds_per_request)
         if first is not None:
             chosen[view.name] = first
             taken.add(first.pk)
             held = {model: name for model, name in held.items() if name != view.name}
             held[first.model] = view.name
     return chosen
+
+
+def _share_a_long_line(view, waiting, taken, live, chosen, seconds_per_request):
+    """For a node with nothing else to take: the oldest request of the model whose line would
+    keep the nodes that hold it busy longest, if that is longer than two loads here."""
+    lines = {}
+    for row in waiting:
+        if row.pk not in taken and _may_run(view, row.model, live):
+            lines.setdefault(row.model, []).append(row)
+    best, longest = None, 2 * view.load_seconds
+    for model, line in lines.items():
+        holders = sum(other.loaded == model or getattr(chosen.get(other.name), "model", None) == model
+                      for other in live)
+        busy_for = len(line) * seconds_per_request / max(holders, 1)
+        if busy_for > longest:
+            best, longest = line, busy_for
+    return min(best, key=lambda row: row.pk) if best else None
 
 
 def order(views, waiting, started, now, max_extra_wait, seconds_per_pick):
@@ -83,7 +109,7 @@ def order(views, waiting, started, now, max_extra_wait, seconds_per_pick):
     while waiting and free_at:
         clock = min(free_at.values())
         current = [view._replace(busy=free_at.get(name, clock) > clock) for name, view in views.items()]
-        chosen = assign(current, waiting, started, clock, max_extra_wait)
+        chosen = assign(current, waiting, started, clock, max_extra_wait, seconds_per_pick)
         if not chosen:
             later = [when for when in free_at.values() if when > clock]
             if not later:
@@ -115,7 +141,8 @@ def read_views(started):
             loaded = catalog.name_for_tag(node.resident) if node.resident else loaded
         installed = None if node.installed is None else frozenset(catalog.name_for_tag(t) for t in node.installed)
         busy = node.name in running or (node.name == first and "" in running)
-        views.append(NodeView(node.name, loaded, busy, node.live, installed, node.last_used_at))
+        load_seconds = node.load_seconds if node.load_seconds is not None else DEFAULT_LOAD_SECONDS
+        views.append(NodeView(node.name, loaded, busy, node.live, installed, node.last_used_at, load_seconds))
     return views
 
 
@@ -123,7 +150,8 @@ def next_for(node):
     """The waiting request node `node` should start now, or None (its lease held by the caller)."""
     waiting, started = policy.read_rows()
     views = [view._replace(busy=False) if view.name == node else view for view in read_views(started)]
-    row = assign(views, waiting, started, timezone.now(), settings.LLM_MAX_EXTRA_WAIT_SECONDS).get(node)
+    now, bound = timezone.now(), settings.LLM_MAX_EXTRA_WAIT_SECONDS
+    row = assign(views, waiting, started, now, bound, policy.typical_seconds(started)).get(node)
     return GenerationRequest.objects.filter(pk=row.pk).first() if row else None
 
 
