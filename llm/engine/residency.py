@@ -37,7 +37,7 @@ class EngineBusy(Exception):
 
 
 @contextmanager
-def engine(wait=0.0, node=None):
+def engine(wait=0.0, node=None, wake=True):
     """Hold node `node`'s engine lease (None: the first node): yields a holder id, or None
     when it stayed busy.
 
@@ -45,6 +45,8 @@ def engine(wait=0.0, node=None):
     found the engine taken (its task returned at once), and nothing else would
     start it before the safety-net schedule. Every holder (the worker, /switch,
     /unload, /queue/process, the doors' loads, the dashboard) comes through here.
+    `wake=False`: the caller wakes the worker itself if need be (the runner, when
+    it held a node only to find it nothing to run).
     """
     from llm.queue import tasks  # it imports the runner, which imports this module
 
@@ -54,7 +56,7 @@ def engine(wait=0.0, node=None):
             held = holder is not None
             yield holder
     finally:
-        if held:
+        if held and wake:
             tasks.engine_released()
 
 

@@ -54,7 +54,7 @@ def assign(views, waiting, started, now, max_extra_wait, seconds_per_request=0.0
     """{node name: the Row it starts now}, for every free live node that has something to take.
 
     `seconds_per_request`: how long a request runs, typically (for when sharing a line pays)."""
-    overdue = _overdue(waiting, started, now, max_extra_wait)
+    overdue_below = policy.overdue_below(started, now, max_extra_wait)
     live = [view for view in views if view.live]
     held = {view.loaded: view.name for view in live if view.loaded}  # model: the node that has it
     wanted = {row.model for row in waiting}
@@ -64,14 +64,16 @@ def assign(views, waiting, started, now, max_extra_wait, seconds_per_request=0.0
     )
     chosen, taken = {}, set()
     for view in free:
-        elsewhere = {model for model, name in held.items() if name != view.name}
+        # The models this node may take: installed here, and its own or held by no other node.
+        open_to = {
+            model for model in wanted
+            if _may_run(view, model, live) and (model == view.loaded or held.get(model, view.name) == view.name)
+        }
         mine = [
             row for row in waiting
-            if row.pk not in taken
-            and _may_run(view, row.model, live)
-            and (row.model == view.loaded or row.model not in elsewhere or row.pk in overdue)
+            if row.pk not in taken and (row.model in open_to or (row.pk < overdue_below and _may_run(view, row.model, live)))
         ]
-        first = next(policy.plan(mine, started, now, max_extra_wait, loaded=view.loaded), None)
+        first = policy.first_pick(mine, started, now, max_extra_wait, view.loaded)
         if first is None:
             first = _share_a_long_line(view, waiting, taken, live, chosen, seconds_per_request)
         if first is not None:
@@ -199,15 +201,3 @@ def _may_run(view, model, live):
     if view.installed is None or model in view.installed:
         return True
     return not any(other.installed is None or model in other.installed for other in live)
-
-
-def _overdue(waiting, started, now, max_extra_wait):
-    """The pks of waiting requests passed over for LLM_MAX_EXTRA_WAIT_SECONDS or more."""
-    passed_over = policy.PassedOver(started)
-    bound = timedelta(seconds=max_extra_wait)
-    overdue = set()
-    for row in sorted(waiting, key=lambda row: row.pk):
-        since = passed_over.since(row.pk)
-        if since is not None and now - since >= bound:
-            overdue.add(row.pk)
-    return overdue

@@ -126,10 +126,7 @@ def plan(waiting, started, now, max_extra_wait, seconds_per_pick=0.0, loaded=LAS
     for head in queue:
         while head.pk not in gone:
             since = passed_over.since(head.pk)
-            if since is not None and clock - since >= bound:
-                chosen = head
-            else:
-                chosen = _least_recently_served(lines[loaded] or lines[head.model], served)
+            chosen = _pick(head, since is not None and clock - since >= bound, lines, loaded, served)
             line = lines[chosen.model]
             line[chosen.token].popleft()
             if not line[chosen.token]:
@@ -139,6 +136,38 @@ def plan(waiting, started, now, max_extra_wait, seconds_per_pick=0.0, loaded=LAS
             passed_over.record(chosen.pk, clock)
             clock += step
             yield chosen
+
+
+def first_pick(waiting, started, now, max_extra_wait, loaded):
+    """The first row `plan()` would yield, without planning the rest: the fleet asks it for
+    each free node, many times over when it plays the order forward (llm/queue/fleet.py)."""
+    if not waiting:
+        return None
+    head = min(waiting, key=lambda row: row.pk)
+    served = {}  # token: when it last started a request
+    for row in started:
+        if row.token not in served or row.started_at > served[row.token][0]:
+            served[row.token] = (row.started_at, 0)
+    lines = defaultdict(dict)
+    for row in sorted(waiting, key=lambda row: row.pk):
+        if row.model in (loaded, head.model):
+            lines[row.model].setdefault(row.token, deque()).append(row)
+    return _pick(head, head.pk < overdue_below(started, now, max_extra_wait), lines, loaded, served)
+
+
+def overdue_below(started, now, max_extra_wait):
+    """Waiting requests with a pk below this one are overdue: a younger request started before
+    them at least `max_extra_wait` seconds ago (so the overdue ones are the oldest, always)."""
+    cutoff = now - timedelta(seconds=max_extra_wait)
+    return max((row.pk for row in started if row.started_at <= cutoff), default=0)
+
+
+def _pick(head, overdue, lines, loaded, served):
+    """The rule: the oldest waiting request once it is overdue; else, among the requests for the
+    loaded model (or, with none, for the oldest request's model), the least recently served token's."""
+    if overdue:
+        return head
+    return _least_recently_served(lines[loaded] or lines[head.model], served)
 
 
 def _least_recently_served(line, served):

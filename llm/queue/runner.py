@@ -8,8 +8,10 @@ generations at once on a node, and the atomic claim means no request is ever run
 import logging
 import time
 from contextlib import closing
+from datetime import timedelta
 
 from django.conf import settings
+from django.utils import timezone
 
 from llm import catalog
 from llm.engine import nodes, residency
@@ -51,20 +53,32 @@ def _run_one(lease_wait):
     else:
         nodes.check_due()
         candidates, wait = fleet.nodes_to_try(), 0.0
-    for node in candidates:
-        with residency.engine(wait=wait, node=node) as holder:
-            if holder is None:
-                continue
-            recover_orphans(holder, node)
-            request = _claim_next(holder, node)
-            if request is None:
-                continue
-            if len(candidates) > 1 and GenerationRequest.objects.waiting().exists():
-                from llm.queue import tasks  # it imports this module
+    from llm.queue import tasks  # it imports this module
 
-                tasks.wake_generation_worker()  # another process for the other nodes
-            execute(request, node)
-            return True
+    for node in candidates:
+        # A request stored (its created_at) shortly before it became visible may have found this
+        # node's lease taken by us: a second's margin, so its wake-up is not lost.
+        looked_at = timezone.now() - timedelta(seconds=1)
+        wake = False
+        try:
+            with residency.engine(wait=wait, node=node, wake=False) as holder:
+                if holder is None:
+                    continue
+                recovered = recover_orphans(holder, node)
+                request = _claim_next(holder, node)
+                if request is None:
+                    # Nothing for this node: letting go wakes nobody, or free nodes would wake each other
+                    # without end while the work waits for a busy one; unless work came in meanwhile.
+                    wake = recovered or GenerationRequest.objects.waiting().filter(created_at__gte=looked_at).exists()
+                    continue
+                wake = True
+                if len(candidates) > 1 and GenerationRequest.objects.waiting().exists():
+                    tasks.wake_generation_worker()  # another process for the other nodes
+                execute(request, node)
+                return True
+        finally:
+            if wake:  # once the lease is let go: the task woken may want this node
+                tasks.engine_released()
     return False
 
 
@@ -78,11 +92,12 @@ def recover_orphans(holder, node=None):
     client may hold its first words). It fails too once it has had LLM_MAX_ATTEMPTS
     runs. Call it only while holding a node's engine.
     """
-    node = node or nodes.first()
+    node, recovered = node or nodes.first(), 0
     for orphan in GenerationRequest.objects.running().exclude(worker=holder):
         ran_on = orphan.node or nodes.first()
         if ran_on != node and Lease.current_holder(Lease.engine(ran_on)) == orphan.worker:
             continue  # it runs on another node, whose worker holds it
+        recovered += 1
         if orphan.attempts >= settings.LLM_MAX_ATTEMPTS:
             orphan.fail(f"The worker stopped while running this request, {orphan.attempts} times; giving up")
         elif orphan.requeue(f"Interrupted (attempt {orphan.attempts}): the worker stopped; running it again"):
@@ -91,6 +106,7 @@ def recover_orphans(holder, node=None):
             log.warning("%s fails: its worker %s stopped in the middle of the reply", orphan.request_id, orphan.worker)
             orphan.fail("The worker stopped in the middle of the reply; it is not run again, "
                         "as a client may already hold its first words")
+    return recovered
 
 
 def _claim_next(holder, node):
