@@ -72,6 +72,7 @@ def run(names, jobs, kill=None):
     with Fleet.start(names, **STANDIN) as fleet:
         env = {**SERVICE_ENV, **(fleet.env() if len(names) > 1 else {})}
         with Service.start(fleet.first, env=env) as service:
+            service.wait_for_worker()
             ids = post_all(service, jobs)
             killer = threading.Thread(target=kill_and_revive, args=(service, fleet, kill, ids, len(jobs) // 3))
             if kill:

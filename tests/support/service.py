@@ -139,6 +139,12 @@ class Service:
         self.others.append(worker)
         return worker
 
+    def wait_for_worker(self, timeout=60):
+        """Return once the worker's cluster says it runs (a benchmark's clock should not count its start)."""
+        log = self.folder / "worker.log"
+        poll(lambda: log.exists() and "] running." in log.read_text(errors="replace"), timeout,
+             message=f"the worker to start\n{self.logs()}")
+
     def kill_worker(self, sig=signal.SIGKILL):
         """Signal the whole qcluster process group (sentinel, pusher, workers) and reap it."""
         os.killpg(self.worker.pid, sig)
