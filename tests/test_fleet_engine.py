@@ -127,3 +127,16 @@ def test_a_bad_llm_nodes_stops_the_start_with_a_clear_message(tmp_path, value):
              "LLM_NODES": value},
     )
     assert result.returncode != 0 and "LLM_NODES" in result.stderr
+
+
+def test_queue_positions_follow_the_fleet_order(fleet, idle_worker):
+    from llm.queue import policy
+
+    residency.switch_to("phi4:mini", wait=5, node="a")
+    residency.switch_to("llama3.2:1b", wait=5, node="b")
+    # b holds llama3.2:1b, so its requests go on b while a takes phi4:mini's: two lines side by side.
+    requests = [generate(model) for model in ("llama3.2:1b", "llama3.2:1b", "phi4:mini", "llama3.2:1b")]
+    positions = policy.queue_positions()
+    assert [positions[request.pk] for request in requests] == [1, 3, 2, 4]
+    assert policy.next_request("a").pk == requests[2].pk
+    assert policy.next_request("b").pk == requests[0].pk
