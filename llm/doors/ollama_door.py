@@ -15,7 +15,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from llm import catalog
-from llm.engine import keepalive
+from llm.engine import keepalive, nodes
 from llm.queue import follow, intake
 from llm.doors import ollama_fields
 from llm.doors.exceptions import ollama_error
@@ -49,12 +49,12 @@ class Tags(OllamaView):
     """Installed models the catalog offers, named as clients must ask for them."""
 
     def get(self, request):
-        return Response({"models": _catalog_only(client().tags())})
+        return Response({"models": _catalog_only(nodes.gather(lambda ollama: ollama.tags()))})
 
 
 class Ps(OllamaView):
     def get(self, request):
-        return Response({"models": _catalog_only(client().ps())})
+        return Response({"models": _catalog_only(nodes.gather(lambda ollama: ollama.ps()))})
 
 
 class Show(OllamaView):

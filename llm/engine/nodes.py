@@ -121,3 +121,19 @@ def failed(node: Node, exc: Exception) -> None:
 
 def _tag_of(model):
     return catalog.normalize_tag(model.get("model") or model["name"])
+
+
+def gather(call) -> list:
+    """`call(client)`'s lists from every node that answers, joined (the Ollama door's /api/tags
+    and /api/ps for the fleet); a model on several nodes is listed once. Raises the first
+    node's error when none answers."""
+    seen, failures = {}, []
+    for name in names():
+        try:
+            for model in call(ollama(name)):
+                seen.setdefault(_tag_of(model), model)
+        except OllamaError as exc:
+            failures.append(exc)
+    if failures and len(failures) == len(names()):
+        raise failures[0]
+    return list(seen.values())

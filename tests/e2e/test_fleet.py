@@ -106,3 +106,17 @@ def test_a_pull_goes_to_every_node_or_to_one(service, nodes):
     assert [seen["pulls"] for seen in nodes.counters().values()] == [1, 1, 2]
     where = service.get("/models").json()["installed_on"]
     assert where["gemma3:4b"] == ["a", "b", "c"]
+
+
+def test_the_ollama_door_lists_what_every_node_holds(service, nodes):
+    service.post("/switch", {"model": "phi4:mini", "node": "a"})
+    service.post("/switch", {"model": "llama3.2:1b", "node": "c"})
+    response = service.session.get(service.url + "/ollama/api/ps", timeout=30)
+    assert sorted(model["name"] for model in response.json()["models"]) == ["llama3.2:1b", "phi4:mini"]
+
+
+def test_unload_with_a_node_frees_that_node_only(service, nodes):
+    service.post("/switch", {"model": "phi4:mini", "node": "a"})
+    service.post("/switch", {"model": "llama3.2:1b", "node": "b"})
+    assert service.post("/unload", {"node": "a"}).json()["unloaded"] == ["phi4:mini"]
+    assert [node["current_model"] for node in service.get("/status").json()["nodes"]] == [None, "llama3.2:1b", None]
