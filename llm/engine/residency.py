@@ -78,14 +78,16 @@ def current_model(node=None):
     return catalog.name_for_tag(resident[0]) if resident else None
 
 
-def ensure_loaded(tag, node=None):
+def ensure_loaded(tag, node=None, verify=False):
     """Make `tag` the one resident model of `node`. Call it only while holding `engine(node=node)`.
 
-    Returns True when it had to load the model (a swap or a cold start).
+    Returns True when it had to load the model (a swap or a cold start). `verify`: ask
+    Ollama even if the last holder left `tag` there a moment ago (an operator's switch:
+    Ollama may have been restarted since, and the switch must load it).
     """
     row = nodes.get(node or nodes.first())
     wanted = catalog.normalize_tag(tag)
-    if row.resident == wanted and row.resident_known():
+    if not verify and row.resident == wanted and row.resident_known():
         return False  # the last holder left it there, a moment ago: no /api/ps round trip
     ollama = nodes.ollama(row.name)
     resident_models = ollama.ps()
@@ -151,7 +153,7 @@ def switch_to(name, wait, node=None):
     with engine(wait=wait, node=node) as holder:
         if holder is None:
             raise EngineBusy(f"Could not switch to {name}: another request held the model for over {wait:g}s")
-        ensure_loaded(entry.tag, node)
+        ensure_loaded(entry.tag, node, verify=True)
     return node
 
 
