@@ -81,7 +81,8 @@ class PullViewSet(viewsets.ViewSet):
     def create(self, request):
         data = _validated(ModelSerializer, request)
         name = data["model"]
-        pulls = intake.wait_for(actions.pull(Actor.of(request), name, node=data.get("node")), settings.LLM_PULL_WAIT_SECONDS)
+        pulls = actions.pull(Actor.of(request), name, node=data.get("node"))  # one per node
+        pulls = intake.wait_for(pulls, settings.LLM_PULL_WAIT_SECONDS)
         pull = _least_done(pulls)
         outcome = shapes.pull_outcome(pull)
         if pull.status == ModelPull.Status.DONE:

@@ -71,7 +71,8 @@ def assign(views, waiting, started, now, max_extra_wait, seconds_per_request=0.0
         }
         mine = [
             row for row in waiting
-            if row.pk not in taken and (row.model in open_to or (row.pk < overdue_below and _may_run(view, row.model, live)))
+            if row.pk not in taken
+            and (row.model in open_to or (row.pk < overdue_below and _may_run(view, row.model, live)))
         ]
         first = policy.first_pick(mine, started, now, max_extra_wait, view.loaded)
         if first is None:

@@ -19,6 +19,8 @@ The policy reads our own table only, never the broker's order and never Ollama:
 the loaded model is the model of the request that started last (found among the
 HISTORY requests stored before the oldest waiting one, or the HISTORY latest;
 were more than that to have passed it over, the guess costs one extra load).
+In a fleet (several LLM_NODES), llm/queue/fleet.py asks the policy once per
+node, with that node's model as the loaded one (`first_pick()`).
 `plan()` is the
 policy itself, a function over plain rows; `next_request()` and
 `queue_position()` both read it, so the place a client is told is the order
