@@ -43,6 +43,11 @@ def submit(service, model, tokens=10, prompt="hello"):
     return response.json()["request_id"]
 
 
+def node_is_reachable(service, name):
+    code = f"from llm.models import Node; print(Node.objects.get(name={name!r}).reachable)"
+    return service.manage("shell", "-c", code).strip().endswith("True")
+
+
 def test_status_lists_every_node_with_what_it_holds(service, nodes):
     assert service.post("/switch", {"model": "phi4:mini", "node": "b"}).json()["node"] == "b"
     status = service.get("/status").json()
@@ -92,10 +97,11 @@ def test_a_node_killed_mid_run_loses_nothing_and_rejoins(service, nodes):
     assert [node["reachable"] for node in status["nodes"]] == [True, False, True]
 
     nodes.revive("b")
-    poll(lambda: service.get("/status").json()["nodes"][1]["reachable"], 30, message="b to rejoin")
-    # The worker takes it back by itself: it runs a model that none of the others holds.
-    request_id = submit(service, "qwen3:4b")
-    assert service.wait_until_finished(request_id, timeout=60)["status"] == "done"
+    # While work waits, the worker asks b again by itself (nobody calls /status meanwhile) and gives it work.
+    more = [submit(service, MODELS[i % 3], tokens=40, prompt=f"m{i}") for i in range(30)]
+    poll(lambda: node_is_reachable(service, "b"), 30, interval=0.5, message="the worker to see b again")
+    for request_id in more:
+        assert service.wait_until_finished(request_id, timeout=180)["status"] == "done"
 
 
 def test_a_pull_goes_to_every_node_or_to_one(service, nodes):
