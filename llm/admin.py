@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 
 from llm import audit, logins
-from llm.models import ApiToken, AuditEntry, GenerationRequest, Lease, ModelPull
+from llm.models import ApiToken, AuditEntry, GenerationRequest, Lease, ModelPull, Node
 
 
 # The app's own sidebar of models takes 300 px beside every list, which then runs off a 1366 px
@@ -166,6 +166,29 @@ class ModelPullAdmin(ReadOnlyAdmin):
     @admin.display(description="finished at", ordering="finished_at")
     def finished(self, pull):
         return _short_date(pull.finished_at)
+
+
+@admin.register(Node)
+class NodeAdmin(admin.ModelAdmin):
+    """The nodes of LLM_NODES: only "in service" is the admin's to change (the rest the gateway sees)."""
+
+    list_display = ["name", "url", "in_service", "reachable", "resident", "last_used_at"]
+    list_editable = ["in_service"]
+    fields = ["name", "url", "in_service", "reachable", "error", "resident", "installed", "last_used_at"]
+    readonly_fields = ["name", "url", "reachable", "error", "resident", "installed", "last_used_at"]
+
+    def has_add_permission(self, request):
+        return False  # LLM_NODES says which nodes there are
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        # Only the one field: a whole save() could write back what the engine saw resident a
+        # moment ago over what it has written since (llm/engine/residency.py).
+        if "in_service" in form.changed_data:
+            Node.objects.filter(pk=obj.pk).update(in_service=obj.in_service)
+            audit.record(audit.Action.NODE_SERVICE, obj.name, user=request.user, in_service=obj.in_service)
 
 
 @admin.register(Lease)

@@ -83,4 +83,11 @@ def check_settings(app_configs, **kwargs):
         errors.append(
             checks.Warning("With one worker process, pulls wait behind generations", id="llm.W001")
         )
+    fleet = len(settings.LLM_NODES or ())
+    if fleet > 1 and q.get("workers", 1) < fleet + 1:
+        errors.append(checks.Warning(
+            f"Q_WORKERS={q.get('workers')} for {fleet} nodes: they cannot all generate at once",
+            hint=f"Leave Q_WORKERS unset ({fleet + 2}: a process per node, one for pulls, one to ask a node that is down).",
+            id="llm.W002",
+        ))
     return errors

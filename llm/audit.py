@@ -21,6 +21,7 @@ class Action(models.TextChoices):
     UNLOAD = "unload"
     QUEUE_PROCESS = "queue.process"
     QUEUE_CLEAR = "queue.clear"
+    NODE_SERVICE = "node.service"  # a node taken out of service, or back
     TOKEN_CREATE = "token.create"
     TOKEN_CHANGE = "token.change"
     TOKEN_REVOKE = "token.revoke"

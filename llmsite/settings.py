@@ -293,6 +293,33 @@ if "://" not in OLLAMA_HOST:
     # Ollama's own clients accept "host:port" in OLLAMA_HOST; so do we.
     OLLAMA_HOST = f"http://{OLLAMA_HOST}"
 
+
+
+def envnodes(name):
+    """LLM_NODES: comma-separated name=url pairs, in order; unset (None), one node "default" at
+    OLLAMA_HOST (read when used: llm/engine/nodes.py)."""
+    value = os.getenv(name, "").strip()
+    if not value:
+        return None
+    nodes = {}
+    for item in value.split(","):
+        node, sep, url = item.strip().partition("=")
+        node, url = node.strip(), url.strip().rstrip("/")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", node) or not url:
+            raise ImproperlyConfigured(f"{name} must be name=url pairs like a=http://10.0.0.2:11434, not {item!r}")
+        if node in nodes:
+            raise ImproperlyConfigured(f"{name} names the node {node!r} twice")
+        nodes[node] = url if "://" in url else f"http://{url}"
+    return nodes
+
+
+# The Ollama servers of the fleet, {name: url}: each holds one model at a time.
+LLM_NODES = envnodes("LLM_NODES")
+# How long the engine trusts what it last saw resident on a node before asking /api/ps again.
+LLM_RESIDENT_CHECK_SECONDS = envnumber("LLM_RESIDENT_CHECK_SECONDS", 30.0, float, minimum=0)
+# A node that stopped answering is asked again after 1 s, then 2, 4 ... up to this.
+LLM_NODE_RECHECK_MAX_SECONDS = envnumber("LLM_NODE_RECHECK_MAX_SECONDS", 15.0, float, minimum=1)
+
 # A bootstrap API token, for a box set up without the admin.
 LLM_SERVICE_TOKEN = os.getenv("LLM_SERVICE_TOKEN", "")
 
@@ -335,6 +362,9 @@ LLM_MODELS_DIR = os.getenv("LLM_MODELS_DIR", "")
 # The database lease that makes loading and generating one-at-a-time across
 # processes: how long it lasts without renewal (its holder renews it every third).
 LLM_LEASE_SECONDS = envnumber("LLM_LEASE_SECONDS", 30.0, float, minimum=1)
+# This host's name in lease holders (a lease held from another host is judged by expiry,
+# never by PID). Unset: the hostname; set it when two worker hosts could share one.
+LLM_HOST_ID = os.getenv("LLM_HOST_ID", "").strip()
 # How often a waiting web request looks at the database for its result when no
 # wake-up came (wake-ups make it answer at once; this is the safety net).
 LLM_POLL_SECONDS = envnumber("LLM_POLL_SECONDS", 0.5, float, minimum=0.001)
@@ -379,7 +409,9 @@ Q_CLUSTER = {
     "name": "llm",
     "orm": "default",
     "broker_class": "llm.queue.broker.WakingORM",
-    "workers": 2,
+    # One generation per node at a time, and pulls beside them (in a fleet, one more that
+    # waits for a node that stopped answering).
+    "workers": envnumber("Q_WORKERS", len(LLM_NODES) + 2 if LLM_NODES else 2, minimum=1),
     "recycle": 500,
     # django-q2 hands a task out again after `retry` seconds if it was not
     # acknowledged, so `timeout` must stay below it or a long task runs twice.

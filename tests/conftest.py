@@ -32,6 +32,22 @@ def standin(standin_process, settings):
     return standin_process
 
 
+@pytest.fixture(scope="session")
+def second_standin_process():
+    with Standin.start(load_seconds=0.05, token_seconds=0.002, pull_seconds=0.3) as process:
+        yield process
+
+
+@pytest.fixture
+def fleet(standin, second_standin_process, settings):
+    """Two nodes (LLM_NODES): a (the suite's stand-in) and b, a second one; {name: Standin}."""
+    second_standin = second_standin_process
+    second_standin.reset(state=True)
+    second_standin.configure(faults={}, load_seconds=0.05, token_seconds=0.002, pull_seconds=0.3, ram_mb=4096)
+    settings.LLM_NODES = {"a": standin.url, "b": second_standin.url}
+    return {"a": standin, "b": second_standin}
+
+
 @pytest.fixture
 def alice(django_user_model):
     return django_user_model.objects.create_user("alice", password="wonderland")

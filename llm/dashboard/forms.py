@@ -1,6 +1,7 @@
 from django import forms
 
 from llm import catalog
+from llm.engine import nodes
 
 
 def _catalog_choices():
@@ -21,6 +22,14 @@ class CatalogModelForm(forms.Form):
     """One model of the catalog, named in a hidden field of the Pull and Switch buttons."""
 
     model = _model_field()
+
+
+class NodeServiceForm(forms.Form):
+    """A node of LLM_NODES taken out of service, or back (the buttons of a node's card)."""
+
+    node = forms.ChoiceField(choices=lambda: [(name, name) for name in nodes.names()],
+                             error_messages={"invalid_choice": "Unknown node: %(value)s."})
+    in_service = forms.BooleanField(required=False)
 
 
 class PromptForm(forms.Form):

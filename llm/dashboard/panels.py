@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from llm import audit, catalog, status
+from llm.engine import nodes
 from llm.queue import policy
 from llm.models import AuditEntry, GenerationRequest, Lease, ModelPull
 from llm.engine.ollama import OllamaError, client
@@ -26,6 +27,7 @@ def snapshot():
     installed = _installed(report)
     return {
         "ollama": _ollama(report),
+        "nodes": report["nodes"] if nodes.is_fleet() else [],  # one card each, in a fleet
         "installed": installed,
         "catalog": _catalog(installed, report["current_model"]),
         **_queue(),

@@ -17,4 +17,5 @@ urlpatterns = [
     path("models/unload/", views.unload, name="unload"),
     path("pulls/<int:pk>/cancel/", views.cancel_pull, name="cancel-pull"),
     path("queue/clear/", views.clear_queue, name="clear-queue"),
+    path("nodes/service/", views.node_service, name="node-service"),
 ]

@@ -16,7 +16,7 @@ from llm.queue import intake
 from llm.dashboard import charts, panels
 from llm.dashboard import history as history_figures
 from llm.dashboard.access import staff_required
-from llm.dashboard.forms import CatalogModelForm, PromptForm
+from llm.dashboard.forms import CatalogModelForm, NodeServiceForm, PromptForm
 from llm.models import GenerationRequest, ModelPull
 from llm.engine.ollama import OllamaError
 from llm.rules import actions, limits
@@ -139,6 +139,19 @@ def unload(request):
     if not unloaded:
         return _answer(request, messages.INFO, "No model was loaded.")
     return _answer(request, messages.SUCCESS, f"Unloaded {', '.join(unloaded)}: its memory is free.")
+
+
+@staff_required
+@require_POST
+def node_service(request):
+    form = NodeServiceForm(request.POST)
+    if not form.is_valid():
+        return _answer(request, messages.ERROR, _first_error(form))
+    node, in_service = form.cleaned_data["node"], form.cleaned_data["in_service"]
+    actions.take_out_of_service(Actor.of(request), node, in_service)
+    if in_service:
+        return _answer(request, messages.SUCCESS, f"Node {node} is back in service.")
+    return _answer(request, messages.SUCCESS, f"Node {node} is out of service: it finishes what it runs, takes nothing new.")
 
 
 @staff_required

@@ -15,7 +15,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from llm import catalog
-from llm.engine import keepalive
+from llm.engine import keepalive, nodes
 from llm.queue import follow, intake
 from llm.doors import ollama_fields
 from llm.doors.exceptions import ollama_error
@@ -49,12 +49,12 @@ class Tags(OllamaView):
     """Installed models the catalog offers, named as clients must ask for them."""
 
     def get(self, request):
-        return Response({"models": _catalog_only(client().tags())})
+        return Response({"models": _catalog_only(nodes.gather(lambda ollama: ollama.tags()))})
 
 
 class Ps(OllamaView):
     def get(self, request):
-        return Response({"models": _catalog_only(client().ps())})
+        return Response({"models": _catalog_only(nodes.gather(lambda ollama: ollama.ps()))})
 
 
 class Show(OllamaView):
@@ -144,12 +144,14 @@ class Pull(OllamaView):
     def post(self, request):
         ollama_fields.check_model_call(request.data)
         entry = _entry(request.data.get("model") or request.data.get("name"))
-        pull = actions.pull(Actor.of(request), entry.name)
+        pulls = actions.pull(Actor.of(request), entry.name)  # one per node
         if request.data.get("stream") is not False:  # absent or null: Ollama streams
-            return StreamingHttpResponse(_pull_lines(pull), content_type="application/x-ndjson")
-        [pull] = intake.wait_for([pull], timeout=24 * 3600)
-        if pull.status != ModelPull.Status.DONE:
-            return Response({"error": pull.error or pull.status}, status=500)
+            # The first node's progress (one line shape, as Ollama's): the others pull beside it.
+            return StreamingHttpResponse(_pull_lines(pulls[0]), content_type="application/x-ndjson")
+        pulls = intake.wait_for(pulls, timeout=24 * 3600)
+        failed = [pull for pull in pulls if pull.status != ModelPull.Status.DONE]
+        if failed:
+            return Response({"error": failed[0].error or failed[0].status}, status=500)
         return Response({"status": "success"})
 
 

@@ -26,6 +26,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from llm import catalog
+from llm.engine import nodes
 from llm.doors import serializers as api
 from llm.models import GenerationRequest, ModelPull
 
@@ -142,6 +143,17 @@ class InstalledModelSerializer(serializers.Serializer):
     modified_at = serializers.CharField(allow_null=True)
 
 
+class NodeStatusSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    url = serializers.CharField(help_text="Without credentials.")
+    in_service = serializers.BooleanField()
+    reachable = serializers.BooleanField()
+    current_model = serializers.CharField(allow_null=True)
+    running_request = serializers.CharField(allow_null=True)
+    installed = InstalledModelSerializer(many=True)
+    error = serializers.CharField(required=False, help_text="Why it could not be asked.")
+
+
 @extend_schema_serializer(many=False)  # a `list` action that answers one object
 class StatusSerializer(serializers.Serializer):
     success = serializers.BooleanField()
@@ -157,6 +169,7 @@ class StatusSerializer(serializers.Serializer):
     )
     ollama_standin = serializers.CharField(allow_null=True, help_text='"echo" or "llama" under the stand-in.')
     ollama_error = serializers.CharField(required=False, help_text="Why Ollama could not be asked.")
+    nodes = NodeStatusSerializer(many=True, help_text="The fleet (LLM_NODES), one entry a node; one box: one node.")
 
 
 @extend_schema_serializer(many=False)  # a `list` action that answers one object
@@ -166,6 +179,9 @@ class ModelsSerializer(serializers.Serializer):
     models_fit = serializers.DictField(
         child=serializers.BooleanField(allow_null=True),
         help_text="Catalog name: whether it fits in memory now (null: not installed; empty while Ollama is down).",
+    )
+    installed_on = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), help_text="Catalog name: the nodes that have it."
     )
 
 
@@ -217,6 +233,7 @@ class SwitchedSerializer(serializers.Serializer):
     success = serializers.BooleanField()
     message = serializers.CharField()
     model = serializers.CharField()
+    node = serializers.CharField(required=False, help_text="Where it loaded (in a fleet).")
 
 
 class UnloadedSerializer(serializers.Serializer):
@@ -354,8 +371,8 @@ _describe(
     "llm.doors.views.UnloadViewSet",
     create=extend_schema(
         summary="Free the model's memory now (admin)",
-        request=None,
-        responses={200: UnloadedSerializer, **errors(*ADMIN, 409, 502, 503)},
+        request=api.NodeSerializer,
+        responses={200: UnloadedSerializer, **errors(*WITH_BODY, *ADMIN, 409, 502, 503)},
     ),
 )
 _describe(
@@ -392,6 +409,14 @@ class CatalogModelFieldSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         return {"type": "string", "enum": catalog.names(), "description": "A model of the catalog (GET /models)."}
+
+
+class NodeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "llm.doors.serializers.NodeField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "enum": nodes.names(),
+                "description": "A node of the fleet (LLM_NODES); absent: the gateway chooses, or acts on every node."}
 
 
 class StopFieldSchema(OpenApiSerializerFieldExtension):

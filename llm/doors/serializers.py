@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from llm import catalog
+from llm.engine import nodes
 
 # Ranges for options that Ollama reads as numbers: past them a value is a client's
 # bug, or an attempt to make one request hold the box (a 1M-token context).
@@ -112,8 +113,23 @@ class GenerateSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class NodeField(serializers.CharField):
+    """A node of LLM_NODES (absent: the gateway chooses, or acts on every node)."""
+
+    def to_internal_value(self, data):
+        name = super().to_internal_value(data)
+        if name not in nodes.names():
+            raise serializers.ValidationError(f"Unknown node: {name}. The nodes: {', '.join(nodes.names())}")
+        return name
+
+
 class ModelSerializer(serializers.Serializer):
     model = CatalogModelField()
+    node = NodeField(required=False)
+
+
+class NodeSerializer(serializers.Serializer):
+    node = NodeField(required=False)
 
 
 class ProcessQueueSerializer(serializers.Serializer):

@@ -17,10 +17,11 @@ from rest_framework.response import Response
 from llm import catalog
 from llm.queue import intake
 from llm import status as service_status
+from llm.engine import nodes
 from llm.doors import representations as shapes
 from llm.doors.exceptions import BadGateway, Conflict, door_error_response
 from llm.doors.permissions import IsAdminToken, own_requests
-from llm.doors.serializers import GenerateSerializer, ModelSerializer, ProcessQueueSerializer
+from llm.doors.serializers import GenerateSerializer, ModelSerializer, NodeSerializer, ProcessQueueSerializer
 from llm.models import GenerationRequest, ModelPull
 from llm.rules import actions
 from llm.rules.roles import Actor
@@ -68,15 +69,21 @@ class StatusViewSet(viewsets.ViewSet):
 class ModelsViewSet(viewsets.ViewSet):
     def list(self, request):
         models = {entry.name: entry.description for entry in catalog.entries()}
-        return Response({"success": True, "models": models, "models_fit": service_status.models_fit()})
+        return Response({
+            "success": True, "models": models, "models_fit": service_status.models_fit(),
+            "installed_on": service_status.models_by_node(),  # {name: [nodes]}, as last seen
+        })
 
 
 class PullViewSet(viewsets.ViewSet):
     permission_classes = [IsAdminToken]
 
     def create(self, request):
-        name = _validated(ModelSerializer, request)["model"]
-        [pull] = intake.wait_for([actions.pull(Actor.of(request), name)], settings.LLM_PULL_WAIT_SECONDS)
+        data = _validated(ModelSerializer, request)
+        name = data["model"]
+        pulls = actions.pull(Actor.of(request), name, node=data.get("node"))  # one per node
+        pulls = intake.wait_for(pulls, settings.LLM_PULL_WAIT_SECONDS)
+        pull = _least_done(pulls)
         outcome = shapes.pull_outcome(pull)
         if pull.status == ModelPull.Status.DONE:
             return Response({"success": True, "message": outcome["message"], "model": name})
@@ -122,9 +129,11 @@ class SwitchViewSet(viewsets.ViewSet):
     permission_classes = [IsAdminToken]
 
     def create(self, request):
-        name = _validated(ModelSerializer, request)["model"]
-        actions.switch(Actor.of(request), name, wait=settings.LLM_GENERATE_WAIT_SECONDS)
-        return Response({"success": True, "message": f"Switched to model {name}", "model": name})
+        data = _validated(ModelSerializer, request)
+        name = data["model"]
+        node = actions.switch(Actor.of(request), name, wait=settings.LLM_GENERATE_WAIT_SECONDS, node=data.get("node"))
+        body = {"success": True, "message": f"Switched to model {name}", "model": name}
+        return Response({**body, "node": node} if nodes.is_fleet() else body)
 
 
 class UnloadViewSet(viewsets.ViewSet):
@@ -133,7 +142,8 @@ class UnloadViewSet(viewsets.ViewSet):
     permission_classes = [IsAdminToken]
 
     def create(self, request):
-        unloaded = actions.unload(Actor.of(request), wait=settings.LLM_GENERATE_WAIT_SECONDS)
+        node = _validated(NodeSerializer, request).get("node")
+        unloaded = actions.unload(Actor.of(request), wait=settings.LLM_GENERATE_WAIT_SECONDS, node=node)
         message = f"Unloaded {', '.join(unloaded)}" if unloaded else "No model was loaded"
         return Response({"success": True, "message": message, "unloaded": unloaded})
 
@@ -186,3 +196,9 @@ def _generation_response(generation):
     if generation.status == Status.CANCELLED:
         raise Conflict(f"Request {generation.request_id} was cancelled")
     return Response(shapes.generation_queued(generation), status=status.HTTP_202_ACCEPTED)
+
+
+def _least_done(pulls):
+    """Of the pulls of one model (one per node), the one that answers for them all: a failed
+    one, else one still running, else any (all done)."""
+    return min(pulls, key=lambda pull: (pull.status != ModelPull.Status.FAILED, pull.is_finished))

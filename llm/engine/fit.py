@@ -7,6 +7,7 @@ refuse with both numbers when it cannot fit.
 """
 
 import shutil
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -32,18 +33,24 @@ def available_memory():
     return None
 
 
-def memory_after_unloading(resident):
-    """What would be free once the `resident` models (Ollama's /api/ps entries) are unloaded."""
-    free = available_memory()
+def is_local(url):
+    """A node on this box: its memory is ours to read (LLM_MEMINFO_PATH); a remote one's is unknown."""
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def memory_after_unloading(resident, local=True):
+    """What would be free once the `resident` models (Ollama's /api/ps entries) are unloaded
+    (None when unknown: a node on another box)."""
+    free = available_memory() if local else None
     if free is None:
         return None
     return free + sum(model.get("size") or 0 for model in resident) - settings.LLM_MEMORY_HEADROOM_MB * MIB
 
 
-def check_memory(tag, installed, resident):
+def check_memory(tag, installed, resident, local=True):
     """Raise DoesNotFit when `tag` cannot fit. `installed`: Ollama's /api/tags entries."""
     size = _size_of(tag, installed)
-    room = memory_after_unloading(resident)
+    room = memory_after_unloading(resident, local)
     if size is None or room is None or size <= room:
         return
     name = catalog.name_for_tag(tag)
@@ -62,11 +69,11 @@ def check_disk(name, needed):
         raise DoesNotFit(f"Pulling {name} needs {_mib(needed)} of disk but {settings.LLM_MODELS_DIR} has {_mib(free)} free")
 
 
-def catalog_fit(installed, resident):
+def catalog_fit(installed, resident, local=True):
     """{catalog name: True/False/None (not installed, or memory unknown)} for /status and /models.
 
     `installed` and `resident` are Ollama's /api/tags and /api/ps lists."""
-    room = memory_after_unloading(resident)
+    room = memory_after_unloading(resident, local)
     fits = {}
     for entry in catalog.entries():
         size = _size_of(entry.tag, installed)

@@ -21,8 +21,14 @@ RETRY_SECONDS = 0.05
 
 
 def new_holder_id():
-    """Who holds a lease: readable in the admin, unique per acquisition."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """Who holds a lease, host:pid:random: readable in the admin, unique per acquisition.
+    The host part is what lets a holder's liveness be judged by its PID on its own host only."""
+    return f"{host_id()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def host_id():
+    """This host's name in lease holders (LLM_HOST_ID, else the hostname)."""
+    return settings.LLM_HOST_ID or socket.gethostname()
 
 
 @contextmanager
@@ -54,13 +60,15 @@ def _take_from_the_dead(name, holder, seconds):
 
     A killed worker's lease would otherwise block everyone until it runs out;
     after a restart on the same box we can tell at once that its holder is gone.
+    A holder on another host (worker hosts sharing one PostgreSQL) is judged by
+    expiry alone: its PID means nothing here.
     """
     current = Lease.current_holder(name)
     if current is None:
         return False
     host, _, rest = current.partition(":")
     pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
+    if host != host_id() or not pid.isdigit() or _alive(int(pid)):
         return False
     log.warning("Taking the %s lease from %s, which is no longer running", name, current)
     return Lease.take_over(name, current, holder, seconds)

@@ -39,13 +39,18 @@ class ModelNotFound(OllamaResponseError):
 _local = threading.local()
 
 
-def client():
-    """A client for this thread: `requests.Session` keeps connections alive but is
-    not meant to be shared between threads."""
-    host = settings.OLLAMA_HOST
-    current = getattr(_local, "client", None)
-    if current is None or current.host != host:
-        current = _local.client = Client(host)
+def client(host=None):
+    """A client for this thread to the Ollama at `host` (a node's URL; None: the first node, which
+    is OLLAMA_HOST unless LLM_NODES says otherwise). `requests.Session` keeps connections alive
+    but is not meant to be shared between threads."""
+    if host is None:
+        host = next(iter(settings.LLM_NODES.values())) if settings.LLM_NODES else settings.OLLAMA_HOST
+    clients = getattr(_local, "clients", None)
+    if clients is None:
+        clients = _local.clients = {}
+    current = clients.get(host)
+    if current is None:
+        current = clients[host] = Client(host)
     return current
 
 

@@ -4,6 +4,7 @@ from llm.models.audit import AuditEntry
 from llm.models.counters import Counter
 from llm.models.generations import GenerationQuerySet, GenerationRequest, WorkStatus, new_request_id
 from llm.models.leases import Lease
+from llm.models.nodes import Node
 from llm.models.pulls import ModelPull, PullQuerySet
 from llm.models.tokens import ApiToken, ApiTokenQuerySet, hash_key
 
@@ -16,6 +17,7 @@ __all__ = [
     "GenerationRequest",
     "Lease",
     "ModelPull",
+    "Node",
     "PullQuerySet",
     "WorkStatus",
     "hash_key",

@@ -82,6 +82,7 @@ class GenerationRequest(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True, help_text="Who ran it last (host:pid:...).")
+    node = models.CharField(max_length=40, blank=True, help_text="The node (LLM_NODES) that ran it last.")
     # Ollama's own figures for the generation; durations in nanoseconds.
     prompt_eval_count = models.PositiveIntegerField(null=True, blank=True)
     eval_count = models.PositiveIntegerField(null=True, blank=True)
@@ -135,13 +136,13 @@ class GenerationRequest(models.Model):
         self.refresh_from_db()
         return bool(requeued)
 
-    def claim(self, worker):
-        """Take this request if it is still waiting. False: someone else has it.
+    def claim(self, worker, node=""):
+        """Take this request if it is still waiting, to run on `node`. False: someone else has it.
 
         One statement: the row's other fields cannot change while it waits but
         by leaving `queued` (a cancel), which makes the claim fail.
         """
-        fields = {"status": self.Status.RUNNING, "started_at": timezone.now(), "worker": worker}
+        fields = {"status": self.Status.RUNNING, "started_at": timezone.now(), "worker": worker, "node": node}
         taken = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
             attempts=F("attempts") + 1, **fields
         )

@@ -17,6 +17,15 @@ class Lease(models.Model):
     ENGINE = "engine"  # loading a model and generating with it
     PULLS = "pulls"  # downloading models
 
+    @classmethod
+    def engine(cls, node):
+        """The engine lease of a fleet node (the first one keeps the one-box name)."""
+        return cls.ENGINE if node == "default" else f"{cls.ENGINE}:{node}"
+
+    @classmethod
+    def pulls(cls, node):
+        return cls.PULLS if node == "default" else f"{cls.PULLS}:{node}"
+
     name = models.CharField(max_length=40, primary_key=True)
     holder = models.CharField(max_length=200, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)

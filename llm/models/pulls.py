@@ -21,6 +21,7 @@ class ModelPull(models.Model):
 
     model = models.CharField(max_length=200, help_text="The catalog name.")
     tag = models.CharField(max_length=200, help_text="What Ollama is asked to pull.")
+    node = models.CharField(max_length=40, blank=True, help_text="The node (LLM_NODES) it downloads to.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     detail = models.CharField(max_length=300, blank=True, help_text="Ollama's last status line.")
     layers = models.JSONField(default=dict, blank=True, help_text="{digest: [completed, total]}")

@@ -2,6 +2,7 @@
 
 - intake: a request comes in (the queue's bound and the limits), and a door waits for it.
 - policy: which waiting request runs next (swap-aware, fair per token) and queue positions.
+- fleet: which node runs which request, when there are several (the policy per node).
 - runner: the worker's loop: claim the next request, run it on the engine, store the end.
 - tasks: the django-q2 task functions that wake the worker.
 - broker: django-q2's ORM broker that wakes a sleeping worker at once.

@@ -10,6 +10,7 @@ from contextlib import nullcontext
 from django.conf import settings
 from django.db import transaction
 
+from llm.engine import nodes as fleet_nodes
 from llm.engine import pulls
 from llm.queue import tasks, wakeups
 from llm.models import GenerationRequest
@@ -33,8 +34,10 @@ def submit_generation(token, model, prompt="", options=None, **fields):
     return request
 
 
-def submit_pulls(names, token=None):
-    pending = [pulls.request_pull(name, token) for name in names]
+def submit_pulls(names, token=None, nodes=None):
+    """A pull of each model to each of `nodes` (None: every node of the fleet)."""
+    targets = nodes or fleet_nodes.names()
+    pending = [pulls.request_pull(name, token, node) for name in names for node in targets]
     tasks.wake_pull_worker()
     return pending
 

@@ -19,6 +19,8 @@ The policy reads our own table only, never the broker's order and never Ollama:
 the loaded model is the model of the request that started last (found among the
 HISTORY requests stored before the oldest waiting one, or the HISTORY latest;
 were more than that to have passed it over, the guess costs one extra load).
+In a fleet (several LLM_NODES), llm/queue/fleet.py asks the policy once per
+node, with that node's model as the loaded one (`first_pick()`).
 `plan()` is the
 policy itself, a function over plain rows; `next_request()` and
 `queue_position()` both read it, so the place a client is told is the order
@@ -39,6 +41,7 @@ from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from llm.engine import nodes
 from llm.models import GenerationRequest
 
 FIFO = "fifo"
@@ -59,10 +62,15 @@ class Row(NamedTuple):
     token: int | None
     started_at: object = None  # None: still waiting
     finished_at: object = None
+    node: str = ""  # where it ran ("": the first node, for rows older than the fleet)
 
 
-def next_request():
-    """The waiting request to run next, or None."""
+def next_request(node=None):
+    """The waiting request to run next (on `node`, in a fleet: llm/queue/fleet.py), or None."""
+    if nodes.is_fleet():
+        from llm.queue import fleet
+
+        return fleet.next_for(node or nodes.first())
     if settings.LLM_SCHEDULER == FIFO:
         return GenerationRequest.objects.waiting().order_by("pk").first()
     first = next(_planned(), None)
@@ -73,7 +81,7 @@ def queue_position(request):
     """1-based place among the requests not yet started (None once started)."""
     if request.status != GenerationRequest.Status.QUEUED:
         return None
-    if settings.LLM_SCHEDULER == FIFO:
+    if settings.LLM_SCHEDULER == FIFO and not nodes.is_fleet():
         return GenerationRequest.objects.waiting().filter(pk__lt=request.pk).count() + 1
     for place, row in enumerate(_planned(), start=1):
         if row.pk == request.pk:
@@ -83,7 +91,7 @@ def queue_position(request):
 
 def queue_positions():
     """{pk: 1-based place} for every waiting request, in one pass (for pages listing them all)."""
-    if settings.LLM_SCHEDULER == FIFO:
+    if settings.LLM_SCHEDULER == FIFO and not nodes.is_fleet():
         pks = GenerationRequest.objects.waiting().order_by("pk").values_list("pk", flat=True)
         return {pk: place for place, pk in enumerate(pks, start=1)}
     return {row.pk: place for place, row in enumerate(_planned(), start=1)}
@@ -94,20 +102,25 @@ def queue_length():
     return GenerationRequest.objects.waiting().count()
 
 
-def plan(waiting, started, now, max_extra_wait, seconds_per_pick=0.0):
+LAST_STARTED = object()  # plan()'s `loaded`: the model of the request that started last
+
+
+def plan(waiting, started, now, max_extra_wait, seconds_per_pick=0.0, loaded=LAST_STARTED):
     """Yield the `waiting` rows in the order the swap-aware policy starts them.
 
     `started` are rows of requests that did start, the latest among them; `now`
     is when the first pick happens, and each later one is taken to come
     `seconds_per_pick` after the one before (which is what lets a request reach
-    its bound in the middle of the plan).
+    its bound in the middle of the plan). `loaded`: the model in memory (a node's,
+    in a fleet: llm/queue/fleet.py); by default the model of the latest start.
     """
     queue = sorted(waiting, key=lambda row: row.pk)
     started = sorted(started, key=lambda row: row.started_at)
     bound, step = timedelta(seconds=max_extra_wait), timedelta(seconds=seconds_per_pick)
-    loaded = started[-1].model if started else None
+    if loaded is LAST_STARTED:
+        loaded = started[-1].model if started else None
     served = {row.token: (row.started_at, 0) for row in started}  # token: when it last started a request
-    passed_over = _PassedOver(started)
+    passed_over = PassedOver(started)
     lines = defaultdict(dict)  # model: {token: its waiting requests, oldest first}
     for row in queue:
         lines[row.model].setdefault(row.token, deque()).append(row)
@@ -115,10 +128,7 @@ def plan(waiting, started, now, max_extra_wait, seconds_per_pick=0.0):
     for head in queue:
         while head.pk not in gone:
             since = passed_over.since(head.pk)
-            if since is not None and clock - since >= bound:
-                chosen = head
-            else:
-                chosen = _least_recently_served(lines[loaded] or lines[head.model], served)
+            chosen = _pick(head, since is not None and clock - since >= bound, lines, loaded, served)
             line = lines[chosen.model]
             line[chosen.token].popleft()
             if not line[chosen.token]:
@@ -130,13 +140,45 @@ def plan(waiting, started, now, max_extra_wait, seconds_per_pick=0.0):
             yield chosen
 
 
+def first_pick(waiting, started, now, max_extra_wait, loaded):
+    """The first row `plan()` would yield, without planning the rest: the fleet asks it for
+    each free node, many times over when it plays the order forward (llm/queue/fleet.py)."""
+    if not waiting:
+        return None
+    head = min(waiting, key=lambda row: row.pk)
+    served = {}  # token: when it last started a request
+    for row in started:
+        if row.token not in served or row.started_at > served[row.token][0]:
+            served[row.token] = (row.started_at, 0)
+    lines = defaultdict(dict)
+    for row in sorted(waiting, key=lambda row: row.pk):
+        if row.model in (loaded, head.model):
+            lines[row.model].setdefault(row.token, deque()).append(row)
+    return _pick(head, head.pk < overdue_below(started, now, max_extra_wait), lines, loaded, served)
+
+
+def overdue_below(started, now, max_extra_wait):
+    """Waiting requests with a pk below this one are overdue: a younger request started before
+    them at least `max_extra_wait` seconds ago (so the overdue ones are the oldest, always)."""
+    cutoff = now - timedelta(seconds=max_extra_wait)
+    return max((row.pk for row in started if row.started_at <= cutoff), default=0)
+
+
+def _pick(head, overdue, lines, loaded, served):
+    """The rule: the oldest waiting request once it is overdue; else, among the requests for the
+    loaded model (or, with none, for the oldest request's model), the least recently served token's."""
+    if overdue:
+        return head
+    return _least_recently_served(lines[loaded] or lines[head.model], served)
+
+
 def _least_recently_served(line, served):
     """The oldest request of the token that waited longest since it was last served."""
     token = min(line, key=lambda t: (t in served, served.get(t), line[t][0].pk))
     return line[token][0]
 
 
-class _PassedOver:
+class PassedOver:
     """When a waiting request was first passed over: the earliest start of a request stored after it."""
 
     def __init__(self, started):
@@ -167,33 +209,37 @@ class _PassedOver:
 
 def _planned():
     """The waiting requests in the order the swap-aware policy will start them."""
-    waiting, started = _read_rows()
+    if nodes.is_fleet():
+        from llm.queue import fleet
+
+        return fleet.planned()
+    waiting, started = read_rows()
     return plan(
         waiting,
         started,
         now=timezone.now(),
         max_extra_wait=settings.LLM_MAX_EXTRA_WAIT_SECONDS,
-        seconds_per_pick=_typical_seconds(started),
+        seconds_per_pick=typical_seconds(started),
     )
 
 
-def _read_rows():
+def read_rows():
     """One query: every request since HISTORY before the oldest waiting one, or the HISTORY latest."""
     with connection.cursor() as cursor:
         cursor.execute(*_window_query(connection.vendor))
         rows = cursor.fetchall()
     waiting, started = [], []
-    for pk, model, token, started_at, finished_at, status in rows:
+    for pk, model, token, started_at, finished_at, status, node in rows:
         if status == GenerationRequest.Status.QUEUED:
             waiting.append(Row(pk, model, token))
         elif started_at is not None:
-            started.append(Row(pk, model, token, _aware(started_at), _aware(finished_at)))
+            started.append(Row(pk, model, token, _aware(started_at), _aware(finished_at), node))
     return waiting, started
 
 
 @lru_cache
 def _window_query(vendor):
-    """The SQL of `_read_rows`, built once by the ORM.
+    """The SQL of `read_rows`, built once by the ORM.
 
     Run raw, it skips compiling the query and converting every row, which
     would otherwise cost more than the query itself: every queued answer pays it.
@@ -205,7 +251,9 @@ def _window_query(vendor):
         Coalesce(Subquery(oldest_waiting), Value(2**62)) - HISTORY,
         Coalesce(Subquery(history_start[HISTORY - 1 : HISTORY]), Value(0)),
     )
-    rows = requests.filter(pk__gte=start).values_list("pk", "model", "token_id", "started_at", "finished_at", "status")
+    rows = requests.filter(pk__gte=start).values_list(
+        "pk", "model", "token_id", "started_at", "finished_at", "status", "node"
+    )
     return rows.order_by().query.sql_with_params()
 
 
@@ -218,7 +266,7 @@ def _aware(value):
     return value
 
 
-def _typical_seconds(started):
+def typical_seconds(started):
     """How long recent generations took, start to end (0 when none finished yet)."""
     took = [(row.finished_at - row.started_at).total_seconds() for row in started if row.finished_at]
     return sum(took) / len(took) if took else 0.0

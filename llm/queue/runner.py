@@ -1,21 +1,23 @@
-"""Running queued generations (and embeds: they load a model too), strictly one at a time.
+"""Running queued generations (and embeds: they load a model too), one at a time per node.
 
 The worker's task and /queue/process both call `drain()`. Each generation is
-claimed and run inside the engine lease, so two processes never run two
-generations at once, and the atomic claim means no request is ever run by both.
+claimed and run inside its node's engine lease, so two processes never run two
+generations at once on a node, and the atomic claim means no request is ever run by both.
 """
 
 import logging
 import time
 from contextlib import closing
+from datetime import timedelta
 
 from django.conf import settings
+from django.utils import timezone
 
 from llm import catalog
-from llm.engine import residency
-from llm.queue import policy, wakeups
-from llm.models import GenerationRequest
-from llm.engine.ollama import OllamaError, OllamaUnavailable, client
+from llm.engine import nodes, residency
+from llm.engine.ollama import OllamaError, OllamaUnavailable
+from llm.models import GenerationRequest, Lease
+from llm.queue import fleet, policy, wakeups
 
 log = logging.getLogger(__name__)
 
@@ -32,36 +34,75 @@ class GenerationTimeout(OllamaError):
 def drain(max_iterations=None, lease_wait=0.0):
     """Run waiting requests until none is left (or `max_iterations` ran).
 
-    Returns how many this call ran. When another process holds the engine it
-    returns at once: that holder drains the queue, and looks for new requests
-    only after releasing the lease, so a request stored meanwhile is not missed.
+    Returns how many this call ran. Each request runs on a node whose lease this
+    call holds; when every node is held by another process it returns at once:
+    those holders look for new requests only after releasing their lease, so a
+    request stored meanwhile is not missed. In a fleet, claiming a request wakes
+    another worker process for the other nodes, so they run side by side.
     """
     processed = 0
     while max_iterations is None or processed < max_iterations:
         # Running ones count too: if their worker died, the next holder recovers them.
         if not GenerationRequest.objects.unfinished().exists():
             break
-        with residency.engine(wait=lease_wait) as holder:
-            if holder is None:
-                break
-            recover_orphans(holder)
-            request = _claim_next(holder)
-            if request is not None:
-                execute(request)
-                processed += 1
+        if not _run_one(lease_wait):
+            break
+        processed += 1
     return processed
 
 
-def recover_orphans(holder):
+def _run_one(lease_wait):
+    """Take a free node, claim the request the scheduler gives it and run it. False: nothing ran."""
+    if not nodes.is_fleet():
+        candidates, wait = [nodes.first()], lease_wait
+    else:
+        nodes.check_due()
+        candidates, wait = fleet.nodes_to_try(), 0.0
+    from llm.queue import tasks  # it imports this module
+
+    for node in candidates:
+        # A request stored (its created_at) shortly before it became visible may have found this
+        # node's lease taken by us: a second's margin, so its wake-up is not lost.
+        looked_at = timezone.now() - timedelta(seconds=1)
+        wake = False
+        try:
+            with residency.engine(wait=wait, node=node, wake=False) as holder:
+                if holder is None:
+                    continue
+                recovered = recover_orphans(holder, node)
+                request = _claim_next(holder, node)
+                if request is None:
+                    # Nothing for this node: letting go wakes nobody, or free nodes would wake each other
+                    # without end while the work waits for a busy one; unless work came in meanwhile.
+                    wake = recovered or GenerationRequest.objects.waiting().filter(created_at__gte=looked_at).exists()
+                    continue
+                wake = True
+                if len(candidates) > 1 and GenerationRequest.objects.waiting().exists():
+                    tasks.wake_generation_worker()  # another process for the other nodes
+                execute(request, node)
+                return True
+        finally:
+            if wake:  # once the lease is let go: the task woken may want this node
+                tasks.engine_released()
+    return False
+
+
+def recover_orphans(holder, node=None):
     """Requests left `running` by a worker that died (SIGKILL, OOM killer, reboot).
 
-    Only the engine's holder runs a request, so while we hold it, any other
-    running request is an orphan: it goes back in line if it stored no text yet,
-    else it fails, as a reply that broke off does (a streaming client may hold
-    its first words). It fails too once it has had LLM_MAX_ATTEMPTS runs. Call it
-    only while holding the engine.
+    A request runs only while its worker holds its node's lease, so a running
+    request whose worker no longer holds it is an orphan: on our own node (whose
+    lease we hold), or on any node whose lease ran out. It goes back in line if it
+    stored no text yet, else it fails, as a reply that broke off does (a streaming
+    client may hold its first words). It fails too once it has had LLM_MAX_ATTEMPTS
+    runs. Call it only while holding a node's engine.
     """
+    node, recovered = node or nodes.first(), 0
     for orphan in GenerationRequest.objects.running().exclude(worker=holder):
+        ran_on = orphan.node or nodes.first()
+        if ran_on != node and Lease.current_holder(Lease.engine(ran_on)) == orphan.worker:
+            continue  # it runs on another node, whose worker holds it
+        recovered += 1
         if orphan.attempts >= settings.LLM_MAX_ATTEMPTS:
             orphan.fail(f"The worker stopped while running this request, {orphan.attempts} times; giving up")
         elif orphan.requeue(f"Interrupted (attempt {orphan.attempts}): the worker stopped; running it again"):
@@ -70,23 +111,33 @@ def recover_orphans(holder):
             log.warning("%s fails: its worker %s stopped in the middle of the reply", orphan.request_id, orphan.worker)
             orphan.fail("The worker stopped in the middle of the reply; it is not run again, "
                         "as a client may already hold its first words")
+    return recovered
 
 
-def _claim_next(holder):
+def _claim_next(holder, node):
     # Another process can claim between our pick and our claim; pick again then.
-    while (request := policy.next_request()) is not None:
-        if request.claim(holder):
+    while (request := policy.next_request(node)) is not None:
+        if request.claim(holder, node if nodes.is_fleet() else ""):
             return request
     return None
 
 
-def execute(request):
-    """Load the model if need be and generate (or embed); the request ends done, failed or cancelled."""
-    log.info("Running %s on %s", request.request_id, request.model)
+def execute(request, node=None):
+    """Load the model on `node` if need be and generate (or embed); the request ends done,
+    failed or cancelled, or goes back in line for another node when this one stopped answering."""
+    node = node or nodes.first()
+    log.info("Running %s on %s (node %s)", request.request_id, request.model, node)
+    nodes.get(node).mark_used()
     try:
-        text, final = _run_with_retries(request)
+        text, final = _run_with_retries(request, node)
     except Cancelled:
         log.info("%s was cancelled while running", request.request_id)
+        return
+    except NodeDown as exc:
+        if request.requeue(f"{exc}; running it on another node"):
+            log.warning("%s goes back in line: %s", request.request_id, exc)
+        else:
+            request.fail(f"{exc} in the middle of the reply")
         return
     except (OllamaError, catalog.UnknownModel) as exc:
         log.warning("%s failed: %s", request.request_id, exc)
@@ -103,20 +154,29 @@ class Cancelled(Exception):
     pass
 
 
-def _run_with_retries(request):
-    """While Ollama is unreachable, wait and try again with a growing pause, for up to
-    LLM_OLLAMA_RETRY_SECONDS; then the request fails saying so. Other errors fail at once,
-    and so does a reply that broke off after some text was stored: a client may have
-    streamed that text already, and a second run would not write the same words."""
+class NodeDown(OllamaUnavailable):
+    """The node stopped answering before any text was stored, and another node can run the request."""
+
+
+def _run_with_retries(request, node):
+    """While the node's Ollama is unreachable, wait and try again with a growing pause, for up
+    to LLM_OLLAMA_RETRY_SECONDS; then the request fails saying so. In a fleet the node is
+    marked down instead, and the request goes to another node that has its model. Other
+    errors fail at once, and so does a reply that broke off after some text was stored: a
+    client may have streamed that text already, and a second run would not write the same words."""
     entry = catalog.get(request.model)
     give_up_at = time.monotonic() + settings.LLM_OLLAMA_RETRY_SECONDS
     pause = 0.5
     while True:
         try:
-            residency.ensure_loaded(entry.tag)
+            residency.ensure_loaded(entry.tag, node)
             run = _embed if request.kind == GenerationRequest.Kind.EMBED else _generate
-            return run(entry.tag, request)
+            return run(entry.tag, request, node)
         except OllamaUnavailable as exc:
+            if nodes.is_fleet():
+                nodes.failed(nodes.get(node), exc)
+                if not request.response and fleet.others_can_run(request.model, node):
+                    raise NodeDown(f"Node {node} stopped answering ({exc})") from exc
             if request.response:
                 raise
             if time.monotonic() + pause > give_up_at:
@@ -128,6 +188,9 @@ def _run_with_retries(request):
                 raise Cancelled() from exc
             time.sleep(pause)
             pause = min(pause * 2, 10)
+        except OllamaError:
+            nodes.get(node).forget_resident()  # what it holds now is no longer sure
+            raise
 
 
 def ollama_payload(request, tag):
@@ -143,12 +206,12 @@ def ollama_payload(request, tag):
     return payload
 
 
-def _embed(tag, request):
+def _embed(tag, request, node):
     """One call to Ollama's /api/embed: its answer has the vectors and the counters (no text)."""
-    return "", client().embed(ollama_payload(request, tag))
+    return "", nodes.ollama(node).embed(ollama_payload(request, tag))
 
 
-def _generate(tag, request):
+def _generate(tag, request, node):
     """Stream from Ollama; add the new text to the row every LLM_STREAM_FLUSH_SECONDS
     while a client streams it, else every UNFOLLOWED_FLUSH_SECONDS.
 
@@ -164,7 +227,8 @@ def _generate(tag, request):
     parts, stored, flushed_at = [], 0, None  # stored: how many parts the row holds
     following = wakeups.text_channel(request.request_id)
     every = settings.LLM_STREAM_FLUSH_SECONDS
-    with closing(client().chat(payload) if chat else client().generate(payload)) as chunks:
+    ollama = nodes.ollama(node)
+    with closing(ollama.chat(payload) if chat else ollama.generate(payload)) as chunks:
         for chunk in chunks:
             parts.append((chunk.get("message") or {}).get("content", "") if chat else chunk.get("response") or "")
             if chunk.get("done"):

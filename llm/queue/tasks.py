@@ -4,9 +4,13 @@ A task carries no request: it only wakes a worker, which then asks our own
 tables what to do (llm/queue/policy.py decides the order).
 """
 
+import time
+
+from django.conf import settings
+from django.utils import timezone
 from django_q.tasks import async_task
 
-from llm.engine import pulls
+from llm.engine import nodes, pulls
 from llm.queue import broker, runner
 from llm.models import GenerationRequest, ModelPull
 
@@ -18,7 +22,26 @@ def run_generations():
     lets a SIGTERM'd worker stop after the request in hand instead of draining
     the whole queue first.
     """
-    return runner.drain(max_iterations=1)
+    processed = runner.drain(max_iterations=1)
+    if not processed and nodes.is_fleet():
+        _wait_for_a_node_to_come_back()
+    return processed
+
+
+def _wait_for_a_node_to_come_back():
+    """Work waits and a node is down: ask it again when its pause is over, then look again.
+
+    This keeps one worker process asking (the cluster has one more than the nodes),
+    so a node that comes back rejoins within LLM_NODE_RECHECK_MAX_SECONDS even when
+    no new request arrives to wake the worker."""
+    down = [node for node in nodes.all_nodes() if node.in_service and not node.reachable]
+    if not down or not GenerationRequest.objects.waiting().exists():
+        return
+    now = timezone.now()
+    soonest = min((node.recheck_at or now) for node in down)
+    time.sleep(min(max((soonest - now).total_seconds(), 0.0), settings.LLM_NODE_RECHECK_MAX_SECONDS))
+    nodes.check_due()
+    wake_generation_worker()
 
 
 def run_pulls():

@@ -10,35 +10,38 @@ A change that fails is not written down as done (a pull is: it is asked for at o
 """
 
 from llm import audit, catalog
-from llm.engine import residency
-from llm.queue import intake, runner
-from llm.models import ModelPull
+from llm.engine import nodes, residency
 from llm.engine.ollama import client
+from llm.models import ModelPull, Node
+from llm.queue import intake, runner, tasks
 from llm.rules.roles import Actor, require_operator
 
 Action = audit.Action
 
 
-def switch(actor: Actor, name: str, wait: float) -> None:
-    """Make `name` the one model in memory (/switch, Ollama's load, the dashboard's Switch)."""
+def switch(actor: Actor, name: str, wait: float, node: str | None = None) -> str:
+    """Make `name` the one model in memory on `node` (None: where the fleet would run it;
+    /switch, Ollama's load, the dashboard's Switch); returns the node."""
     require_operator(actor)
-    residency.switch_to(name, wait=wait)
-    audit.record(Action.SWITCH, name, **actor.audit_fields())
+    node = residency.switch_to(name, wait=wait, node=node)
+    audit.record(Action.SWITCH, name, **actor.audit_fields(), **_node_field(node))
+    return node
 
 
-def unload(actor: Actor, wait: float) -> list[str]:
-    """Free the model's memory now; returns the names unloaded."""
+def unload(actor: Actor, wait: float, node: str | None = None) -> list[str]:
+    """Free the memory of `node` (None: of every node) now; returns the names unloaded."""
     require_operator(actor)
-    unloaded = residency.unload(wait=wait)
-    audit.record(Action.UNLOAD, ", ".join(unloaded) or "nothing", **actor.audit_fields())
+    unloaded = residency.unload(wait=wait, node=node)
+    audit.record(Action.UNLOAD, ", ".join(unloaded) or "nothing", **actor.audit_fields(), **_node_field(node))
     return unloaded
 
 
-def pull(actor: Actor, name: str) -> ModelPull:
-    """Download a catalog model in the background (or join the pull already on its way)."""
+def pull(actor: Actor, name: str, node: str | None = None) -> list[ModelPull]:
+    """Download a catalog model in the background to `node` (None: to every node), or join
+    the pulls already on their way; one pull per node."""
     require_operator(actor)
-    audit.record(Action.PULL, name, **actor.audit_fields())
-    return intake.submit_pulls([name], actor.token)[0]
+    audit.record(Action.PULL, name, **actor.audit_fields(), **_node_field(node))
+    return intake.submit_pulls([name], actor.token, nodes=[node] if node else None)
 
 
 def pull_all(actor: Actor) -> list[ModelPull]:
@@ -60,7 +63,8 @@ def cancel_pull(actor: Actor, pull: ModelPull) -> bool:
 def delete(actor: Actor, name: str) -> None:
     """Remove a catalog model from Ollama's disk."""
     require_operator(actor)
-    client().delete(catalog.get(name).tag)
+    for node in nodes.names():
+        nodes.ollama(node).delete(catalog.get(name).tag)
     audit.record(Action.DELETE, name, **actor.audit_fields())
 
 
@@ -78,3 +82,16 @@ def clear_queue(actor: Actor) -> int:
     cleared = intake.clear_waiting()
     audit.record(Action.QUEUE_CLEAR, "queue", cleared=cleared, **actor.audit_fields())
     return cleared
+
+
+def take_out_of_service(actor: Actor, node: str, in_service: bool) -> None:
+    """Take a node out of service (it finishes what it runs and takes nothing new), or back."""
+    require_operator(actor)
+    Node.objects.filter(pk=nodes.get(node).pk).update(in_service=in_service)
+    audit.record(Action.NODE_SERVICE, node, in_service=in_service, **actor.audit_fields())
+    if in_service:
+        tasks.wake_generation_worker()
+
+
+def _node_field(node):
+    return {"node": node} if node else {}

@@ -97,6 +97,7 @@ class Service:
         self.session = requests.Session()
         self.session.headers["X-API-Key"] = self.token
         self.web = self.worker = None
+        self.others = []  # worker groups standing for other hosts
 
     @classmethod
     def start(cls, standin, before_start=None, **kwargs):
@@ -129,13 +130,28 @@ class Service:
     def start_worker(self):
         self.worker = self._spawn("worker", [sys.executable, "manage.py", *self.WORKER_COMMAND])
 
+    def start_other_host_worker(self, host):
+        """A second worker group standing for another host: its own LLM_HOST_ID and run directory
+        (no wake-up from this box reaches it: it finds tasks and work by polling the database)."""
+        run_dir = self.folder / f"run-{host}"
+        env = {"LLM_HOST_ID": host, "LLM_RUN_DIR": str(run_dir)}
+        worker = self._spawn(f"worker-{host}", [sys.executable, "manage.py", *self.WORKER_COMMAND], env)
+        self.others.append(worker)
+        return worker
+
+    def wait_for_worker(self, timeout=60):
+        """Return once the worker's cluster says it runs (a benchmark's clock should not count its start)."""
+        log = self.folder / "worker.log"
+        poll(lambda: log.exists() and "] running." in log.read_text(errors="replace"), timeout,
+             message=f"the worker to start\n{self.logs()}")
+
     def kill_worker(self, sig=signal.SIGKILL):
         """Signal the whole qcluster process group (sentinel, pusher, workers) and reap it."""
         os.killpg(self.worker.pid, sig)
         self.worker.wait(timeout=60)
 
     def stop(self):
-        for process in (self.worker, self.web):
+        for process in (*self.others, self.worker, self.web):
             if process is not None and process.poll() is None:
                 # The leader only: it stops its own children in order (qcluster's
                 # children signalled directly leave its sentinel waiting).
@@ -153,10 +169,11 @@ class Service:
             f"--- {path.name} ---\n{path.read_text(errors='replace')[-6000:]}" for path in sorted(self.folder.glob("*.log"))
         )
 
-    def _spawn(self, name, argv):
+    def _spawn(self, name, argv, env=None):
         log = open(self.folder / f"{name}.log", "ab")
         return subprocess.Popen(
-            argv, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            argv, cwd=REPO_ROOT, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
 
