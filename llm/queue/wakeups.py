@@ -10,12 +10,22 @@ writes one byte to every socket of that channel it finds there, without
 blocking, and removes files whose listener died. `sweep()`, run as the web
 server and the worker start, removes the files of dead listeners that nobody
 wrote to since (a process killed while it waited leaves its socket behind).
+
+A web process holds many waiting clients at once, so it has one socket for all of them,
+`hub.<random>`: `notify()` also writes the channel's name there, and the process's one
+`Hub` thread hands the wake-up to the waiters of that channel (`hub().waiter(channel)`),
+sync or async. A thousand waiters cost one socket and one thread, not a thousand.
 """
 
+import asyncio
+import atexit
 import errno
+import os
 import select
 import socket
+import threading
 import uuid
+from collections import defaultdict
 from pathlib import Path
 
 from django.conf import settings
@@ -71,15 +81,27 @@ def listen(channel):
     return Listener(channel)
 
 
+HUB = "hub"
+
+
 def notify(channel):
-    """Wake every listener of `channel`; returns how many were reached."""
+    """Wake every listener of `channel`, and every web process's hub; returns how many were reached."""
     global _sender
     if _sender is None or _sender.fileno() < 0:
         _sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    if _hub is not None:
+        _hub.changed()  # this process changed a row: what it shares (queue places) is stale
     reached = 0
-    for path in run_dir().glob(f"{channel}.*"):
+    for entry in os.scandir(run_dir()):
+        if entry.name.startswith(f"{HUB}."):
+            message = channel.encode()
+        elif entry.name.startswith(f"{channel}."):
+            message = b"!"
+        else:
+            continue
+        path = Path(entry.path)
         try:
-            _sender.sendto(b"!", socket.MSG_DONTWAIT, str(path))
+            _sender.sendto(message, socket.MSG_DONTWAIT, str(path))
             reached += 1
         except BlockingIOError:
             reached += 1  # its queue is full of wake-ups it has yet to read
@@ -114,4 +136,107 @@ def sweep():
 
 def request_channel(request_id):
     return f"request-{request_id}"
+
+
+# --- One listener per web process --------------------------------------------------------------
+
+_hub = None
+_hub_lock = threading.Lock()
+
+
+def hub():
+    """This process's hub, started at first use (after a fork: a new one)."""
+    global _hub
+    with _hub_lock:
+        if _hub is None or _hub.pid != os.getpid():
+            _hub = Hub()
+        return _hub
+
+
+class Hub:
+    """One socket and one thread for every waiter of the process: a blocking recv() in a
+    loop, no select() or poll() on any descriptor, whatever their numbers."""
+
+    def __init__(self):
+        self.pid = os.getpid()
+        self.path = run_dir() / f"{HUB}.{uuid.uuid4().hex[:10]}"
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(self.path))
+        self.path.chmod(datadir.FILE_MODE)
+        self.waiters = defaultdict(set)  # channel: its Waiters
+        self.lock = threading.Lock()
+        self.generation = 0  # counts wake-ups and local changes: what this process shares is stale when it moved
+        atexit.register(self.path.unlink, missing_ok=True)
+        threading.Thread(target=self._listen, name="llm-wakeups", daemon=True).start()
+
+    def waiter(self, channel):
+        return Waiter(self, channel)
+
+    def changed(self):
+        self.generation += 1
+
+    def _listen(self):
+        while True:
+            try:
+                channel = self.sock.recv(256).decode(errors="replace")
+            except OSError:
+                return  # closed
+            self.changed()
+            with self.lock:
+                waiters = list(self.waiters.get(channel, ()))
+            for waiter in waiters:
+                waiter.wake()
+
+
+class Waiter:
+    """A subscription to one channel through the hub: `wait()` from a thread, `await until()` from a loop."""
+
+    def __init__(self, hub, channel):
+        self.hub, self.channel = hub, channel
+        self.flag = threading.Event()
+        self.event = None  # (loop, asyncio.Event) while an async wait is on
+
+    def __enter__(self):
+        with self.hub.lock:
+            self.hub.waiters[self.channel].add(self)
+        return self
+
+    def __exit__(self, *exc_info):
+        with self.hub.lock:
+            waiters = self.hub.waiters[self.channel]
+            waiters.discard(self)
+            if not waiters:
+                del self.hub.waiters[self.channel]
+
+    def wake(self):
+        """From the hub's thread: set the flag first, then look for an async wait (see `until`)."""
+        self.flag.set()
+        pending = self.event
+        if pending is not None:
+            loop, event = pending
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:
+                pass  # its loop closed meanwhile
+
+    def wait(self, timeout):
+        """Block this thread until a wake-up or `timeout` seconds; True if woken."""
+        woken = self.flag.wait(max(timeout, 0))
+        self.flag.clear()
+        return woken
+
+    async def until(self, timeout):
+        """Wait without a thread until a wake-up or `timeout` seconds; True if woken."""
+        event = asyncio.Event()
+        self.event = (asyncio.get_running_loop(), event)  # before looking at the flag: no wake-up slips between
+        try:
+            if not self.flag.is_set():
+                try:
+                    await asyncio.wait_for(event.wait(), max(timeout, 0))
+                except TimeoutError:
+                    pass
+            return self.flag.is_set()
+        finally:
+            self.event = None
+            self.flag.clear()
 
