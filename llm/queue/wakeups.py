@@ -145,10 +145,12 @@ _hub_lock = threading.Lock()
 
 
 def hub():
-    """This process's hub, started at first use (after a fork: a new one)."""
+    """This process's hub, started at first use (after a fork, or a move of LLM_RUN_DIR: a new one)."""
     global _hub
     with _hub_lock:
-        if _hub is None or _hub.pid != os.getpid():
+        if _hub is None or _hub.pid != os.getpid() or _hub.path.parent != run_dir():
+            if _hub is not None and _hub.pid == os.getpid():
+                _hub.close()
             _hub = Hub()
         return _hub
 
@@ -171,6 +173,10 @@ class Hub:
 
     def waiter(self, channel):
         return Waiter(self, channel)
+
+    def close(self):
+        self.path.unlink(missing_ok=True)
+        self.sock.close()  # its thread's recv() fails and the thread ends
 
     def changed(self):
         self.generation += 1
