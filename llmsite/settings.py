@@ -120,7 +120,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "llm.middleware.BodySizeLimitMiddleware",
     "llm.middleware.NulInUrlMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "llm.middleware.StaticFilesMiddleware",  # WhiteNoise's, async too
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -41,10 +41,9 @@ def test_a_listener_nobody_wakes_says_so_when_its_time_is_up(settings, tmp_path,
         assert listener.wait(0.01) is False
 
 
-def test_the_hub_wakes_a_waiter_whatever_the_number_of_open_files(settings, tmp_path, many_open_files):
-    settings.LLM_RUN_DIR = tmp_path
+def test_the_hub_wakes_a_waiter_while_the_process_holds_more_than_1024_open_files(settings, tmp_path, many_open_files):
+    settings.LLM_RUN_DIR = tmp_path  # the hub has no select() or poll(): its descriptor's number does not matter
     with wakeups.hub().waiter("far") as waiter:
-        assert wakeups.hub().sock.fileno() > 1023
         threading.Timer(0.05, wakeups.notify, args=["far"]).start()
         assert waiter.wait(30) is True
 

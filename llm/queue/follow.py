@@ -101,9 +101,7 @@ async def look(generation, waiter, timeout):
     woken = await waiter.until(timeout)
     if not woken:
         snapshot = await _board()
-        queued = generation.status == GenerationRequest.Status.QUEUED
-        moved = (queued and generation.pk not in snapshot.places) or not snapshot.unfinished(generation.pk)
-        if not moved:
+        if not snapshot.moved(generation.pk, queued=generation.status == GenerationRequest.Status.QUEUED):
             return False
     await offthread.run(generation.refresh_from_db)
     return True

@@ -3,10 +3,11 @@
 With 400 tokens waiting, ordering the queue (llm/queue/policy.py) takes ~11 ms; a thousand
 streams each asking for their place every second would burn seconds of CPU per second.
 So one `Board` per process keeps the last order. It looks whether the queue changed (one
-small query: the unfinished requests and their status) when asked after a wake-up or a
-change made by this process, or after CHECK_SECONDS; it orders the queue again only when
-the answer differs (or after REORDER_SECONDS, for the aging rule, which moves with the clock).
-Waiters that stream read the board without a query when it is fresh (`cached`).
+small query: the unfinished requests and their status) whenever a call answers with a place
+(a 202, GET requests/<id>), and for the waiting clients at most once per CHECK_SECONDS;
+it orders the queue again only when the answer differs (or after REORDER_SECONDS, for the
+aging rule, which moves with the clock). A request stored after the last look is not on the
+board yet: it stands at the end of the line until the next look.
 """
 
 import threading
@@ -14,7 +15,7 @@ import time
 from typing import NamedTuple
 
 from llm.models import GenerationRequest
-from llm.queue import policy, wakeups
+from llm.queue import policy
 
 CHECK_SECONDS = 0.5
 REORDER_SECONDS = 5.0
@@ -24,13 +25,20 @@ class Snapshot(NamedTuple):
     places: dict  # pk: 1-based place of each waiting request
     running: frozenset  # pks of the requests running
     length: int  # requests waiting
+    newest: int  # the highest pk the board saw (0: none)
 
     def place(self, pk):
-        """A waiting request's place; 1 for one just gone from the list (it was first in line)."""
+        """A waiting request's place: the end of the line for one stored since the board looked,
+        1 for one gone from the line since the caller read it (it was first)."""
+        if pk > self.newest:
+            return self.length + 1
         return self.places.get(pk, 1)
 
-    def unfinished(self, pk):
-        return pk in self.places or pk in self.running
+    def moved(self, pk, queued):
+        """True when the request is no longer where its reader last saw it (`queued` or running)."""
+        if pk > self.newest:
+            return False  # stored after the board looked: it knows nothing of it yet
+        return pk not in self.places if queued else pk not in self.running
 
 
 class Board:
@@ -39,12 +47,11 @@ class Board:
         self.snapshot = None
         self.signature = None
         self.checked_at = self.ordered_at = float("-inf")
-        self.seen = None  # the hub's count of changes when last checked
 
     def cached(self):
-        """The snapshot if nothing this process heard of changed since, and it is recent; else None."""
+        """The snapshot if the board looked less than CHECK_SECONDS ago, else None."""
         snapshot = self.snapshot
-        if snapshot is None or self.seen != _changes() or time.monotonic() - self.checked_at >= CHECK_SECONDS:
+        if snapshot is None or time.monotonic() - self.checked_at >= CHECK_SECONDS:
             return None
         return snapshot
 
@@ -53,19 +60,16 @@ class Board:
         with self.lock:
             if not check and (snapshot := self.cached()) is not None:
                 return snapshot
-            seen, now = _changes(), time.monotonic()
+            now = time.monotonic()
             rows = tuple(GenerationRequest.objects.unfinished().order_by("pk").values_list("pk", "status"))
             if rows != self.signature or now - self.ordered_at >= REORDER_SECONDS:
                 places = policy.queue_positions()
                 running = frozenset(pk for pk, status in rows if status == GenerationRequest.Status.RUNNING)
-                self.snapshot, self.signature, self.ordered_at = Snapshot(places, running, len(places)), rows, now
-            self.checked_at, self.seen = now, seen
+                newest = rows[-1][0] if rows else 0
+                self.snapshot = Snapshot(places, running, len(places), newest)
+                self.signature, self.ordered_at = rows, now
+            self.checked_at = now
             return self.snapshot
-
-
-def _changes():
-    hub = wakeups._hub
-    return hub.generation if hub is not None else None
 
 
 board = Board()

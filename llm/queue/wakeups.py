@@ -89,8 +89,6 @@ def notify(channel):
     global _sender
     if _sender is None or _sender.fileno() < 0:
         _sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    if _hub is not None:
-        _hub.changed()  # this process changed a row: what it shares (queue places) is stale
     reached = 0
     for entry in os.scandir(run_dir()):
         if entry.name.startswith(f"{HUB}."):
@@ -167,7 +165,6 @@ class Hub:
         self.path.chmod(datadir.FILE_MODE)
         self.waiters = defaultdict(set)  # channel: its Waiters
         self.lock = threading.Lock()
-        self.generation = 0  # counts wake-ups and local changes: what this process shares is stale when it moved
         atexit.register(self.path.unlink, missing_ok=True)
         threading.Thread(target=self._listen, name="llm-wakeups", daemon=True).start()
 
@@ -178,16 +175,12 @@ class Hub:
         self.path.unlink(missing_ok=True)
         self.sock.close()  # its thread's recv() fails and the thread ends
 
-    def changed(self):
-        self.generation += 1
-
     def _listen(self):
         while True:
             try:
                 channel = self.sock.recv(256).decode(errors="replace")
             except OSError:
                 return  # closed
-            self.changed()
             with self.lock:
                 waiters = list(self.waiters.get(channel, ()))
             for waiter in waiters:
