@@ -19,6 +19,7 @@ request's does. (The runner does not re-run a request that stored text; this
 holds whatever path a re-run would take.)
 """
 
+import random
 import time
 from dataclasses import dataclass
 
@@ -68,9 +69,9 @@ async def follow(generation):
                 if generation.is_finished:
                     yield Event("end")
                     return
-                started = time.monotonic()
-                looked = await look(generation, waiter, HEARTBEAT_SECONDS)
-                if not looked and not produced and time.monotonic() - started >= HEARTBEAT_SECONDS:
+                started, pause = time.monotonic(), _heartbeat()
+                looked = await look(generation, waiter, pause)
+                if not looked and not produced and time.monotonic() - started >= pause:
                     yield Event("heartbeat")
     finally:
         if not generation.is_finished:
@@ -87,7 +88,7 @@ async def wait(generation, timeout):
         with wakeups.hub().waiter(wakeups.request_channel(generation.request_id)) as waiter:
             await offthread.run(generation.refresh_from_db)
             while not generation.is_finished and (remaining := deadline - time.monotonic()) > 0:
-                await look(generation, waiter, min(HEARTBEAT_SECONDS, remaining))
+                await look(generation, waiter, min(_heartbeat(), remaining))
     except BaseException:
         if not generation.is_finished:
             await offthread.run(generation.cancel, DISCONNECTED)
@@ -105,6 +106,12 @@ async def look(generation, waiter, timeout):
             return False
     await offthread.run(generation.refresh_from_db)
     return True
+
+
+def _heartbeat():
+    """About HEARTBEAT_SECONDS, spread a little: a thousand clients that came at once do not
+    all wake in the same millisecond every second."""
+    return HEARTBEAT_SECONDS * random.uniform(0.8, 1.0)
 
 
 async def _board():

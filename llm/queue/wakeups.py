@@ -212,9 +212,9 @@ class Waiter:
         self.flag.set()
         pending = self.event
         if pending is not None:
-            loop, event = pending
+            loop, future = pending
             try:
-                loop.call_soon_threadsafe(event.set)
+                loop.call_soon_threadsafe(_resolve, future)
             except RuntimeError:
                 pass  # its loop closed meanwhile
 
@@ -225,17 +225,25 @@ class Waiter:
         return woken
 
     async def until(self, timeout):
-        """Wait without a thread until a wake-up or `timeout` seconds; True if woken."""
-        event = asyncio.Event()
-        self.event = (asyncio.get_running_loop(), event)  # before looking at the flag: no wake-up slips between
+        """Wait without a thread until a wake-up or `timeout` seconds; True if woken.
+        (A future and a timer: no task per wait, a thousand waiters wait cheaply.)"""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.event = (loop, future)  # before looking at the flag: no wake-up slips between
+        timer = None
         try:
             if not self.flag.is_set():
-                try:
-                    await asyncio.wait_for(event.wait(), max(timeout, 0))
-                except TimeoutError:
-                    pass
+                timer = loop.call_later(max(timeout, 0), _resolve, future)
+                await future
             return self.flag.is_set()
         finally:
+            if timer is not None:
+                timer.cancel()
             self.event = None
             self.flag.clear()
+
+
+def _resolve(future):
+    if not future.done():
+        future.set_result(None)
 
