@@ -13,7 +13,8 @@ at its default of 100, so 10 tokens carry the 1,000 clients). Then:
 - the crowd: the engine's lease is held (nothing runs), the clients connect at once (native
   wait, native stream, /v1 unstreamed and streamed, /ollama/ streamed, in turn), and once all
   are stored, /status is timed every 50 ms for --hold seconds and the web server's PSS taken
-  (sum over gunicorn's arbiter and worker, /proc/PID/smaps_rollup), against its PSS before;
+  (sum over gunicorn's arbiter and worker, /proc/PID/smaps_rollup), against its PSS before
+  (after 10 clients of the five kinds, so that every door's code was in use once);
   then the lease goes and the queue drains: every client must get its whole answer, the
   stand-in must never have run two generations at once.
 
@@ -83,10 +84,12 @@ def main(argv=None) -> int:
 
 
 def crowd_run(service, standin, args):
-    from tests.support.waiters import HeldQueue, crowd, threads_of_session, time_calls
+    from tests.support.waiters import KINDS, HeldQueue, crowd, threads_of_session, time_calls
 
     tokens = [service.manage("create_token", f"crowd {n}").strip().splitlines()[-1] for n in range(args.tokens)]
     web = procfs.session_pids(service.web.pid)
+    warm_up = asyncio.run(crowd(service.url, tokens, 2 * len(KINDS)))  # every door's code in use once
+    assert all(outcome.complete for outcome in warm_up), warm_up
     standin.reset()
     pss_before = procfs.pss_megabytes(web)
     held = HeldQueue(service)
