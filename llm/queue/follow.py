@@ -59,7 +59,7 @@ async def follow(generation):
                     return
                 produced = False
                 if generation.status == Status.QUEUED:
-                    snapshot = await _board()
+                    snapshot = await _board(generation)
                     yield Event("queued", position=snapshot.place(generation.pk), length=snapshot.length)
                     produced = True
                 elif generation.status in (Status.RUNNING, Status.DONE) and len(generation.response) > sent:
@@ -101,7 +101,7 @@ async def look(generation, waiter, timeout):
     says the request is no longer where we last saw it. True when it was re-read."""
     woken = await waiter.until(timeout)
     if not woken:
-        snapshot = await _board()
+        snapshot = await _board(generation)
         if not snapshot.moved(generation.pk, queued=generation.status == GenerationRequest.Status.QUEUED):
             return False
     await offthread.run(generation.refresh_from_db)
@@ -114,8 +114,9 @@ def _heartbeat():
     return HEARTBEAT_SECONDS * random.uniform(0.8, 1.0)
 
 
-async def _board():
-    return board.cached() or await offthread.run(board.current, False)
+async def _board(generation):
+    """The shared board, having looked since `generation` was stored."""
+    return board.cached(generation.created_at) or await offthread.run(board.current, False, generation.created_at)
 
 
 def _end_restarted(generation):

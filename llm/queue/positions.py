@@ -6,13 +6,15 @@ So one `Board` per process keeps the last order. It looks whether the queue chan
 small query: the unfinished requests and their status) whenever a call answers with a place
 (a 202, GET requests/<id>), and for the waiting clients at most once per CHECK_SECONDS;
 it orders the queue again only when the answer differs (or after REORDER_SECONDS, for the
-aging rule, which moves with the clock). A request stored after the last look is not on the
-board yet: it stands at the end of the line until the next look.
+aging rule, which moves with the clock). A waiter whose request was stored after the last look
+makes the board look again (once for all the requests stored meanwhile).
 """
 
 import threading
 import time
 from typing import NamedTuple
+
+from django.utils import timezone
 
 from llm.models import GenerationRequest
 from llm.queue import policy
@@ -47,20 +49,24 @@ class Board:
         self.snapshot = None
         self.signature = None
         self.checked_at = self.ordered_at = float("-inf")
+        self.checked_wall = None  # when the board last looked, by the clock requests are stamped with
 
-    def cached(self):
-        """The snapshot if the board looked less than CHECK_SECONDS ago, else None."""
-        snapshot = self.snapshot
+    def cached(self, since=None):
+        """The snapshot if the board looked less than CHECK_SECONDS ago (and after `since`, a
+        request's created_at), else None."""
+        snapshot, checked_wall = self.snapshot, self.checked_wall
         if snapshot is None or time.monotonic() - self.checked_at >= CHECK_SECONDS:
+            return None
+        if since is not None and (checked_wall is None or checked_wall < since):
             return None
         return snapshot
 
-    def current(self, check=True):
-        """The snapshot, looked at again first (with `check`) or when `cached` would give None. Sync: DB."""
+    def current(self, check=True, since=None):
+        """The snapshot, looked at again first (with `check`) or when `cached(since)` would give None. Sync: DB."""
         with self.lock:
-            if not check and (snapshot := self.cached()) is not None:
+            if not check and (snapshot := self.cached(since)) is not None:
                 return snapshot
-            now = time.monotonic()
+            now, wall = time.monotonic(), timezone.now()
             rows = tuple(GenerationRequest.objects.unfinished().order_by("pk").values_list("pk", "status"))
             if rows != self.signature or now - self.ordered_at >= REORDER_SECONDS:
                 places = policy.queue_positions()
@@ -68,7 +74,7 @@ class Board:
                 newest = rows[-1][0] if rows else 0
                 self.snapshot = Snapshot(places, running, len(places), newest)
                 self.signature, self.ordered_at = rows, now
-            self.checked_at = now
+            self.checked_at, self.checked_wall = now, wall
             return self.snapshot
 
 
