@@ -1,7 +1,7 @@
-"""Following a generation while it waits and runs, for clients that stream.
+"""Following a generation while it waits and runs, for clients that stream or wait, as coroutines.
 
-The worker stores the text so far every LLM_STREAM_FLUSH_SECONDS and wakes us
-(llm/wakeups.py); we read the row and hand on what is new. The database is the
+The worker stores the text so far every LLM_STREAM_FLUSH_SECONDS and wakes us (the web
+process's hub, llm/queue/wakeups.py); we read the row and hand on what is new. The database is the
 channel, so this works the same on SQLite and PostgreSQL and survives a lost
 wake-up, at the cost of one small UPDATE per flush in the worker and one
 SELECT per wake-up here.
