@@ -8,17 +8,20 @@ the door's async view (`WaitingView.as_view()`) awaits it on the server's event 
 
 Each open wait or stream holds one of its token's LLM_MAX_OPEN_WAITS_PER_TOKEN places
 (llm/rules/limits.py), taken before the request is stored, so a refused call costs nothing.
+
+These views run their sync part on the waiters' own small pool (llm/queue/offthread.py), not on
+the web threads: a burst of a thousand clients then queues there, and /status, the dashboard
+and the admin still find a web thread free.
 """
 
 import functools
 import weakref
 from contextlib import aclosing
 
-from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
 from rest_framework.response import Response
 
-from llm.queue import follow
+from llm.queue import follow, offthread
 from llm.rules import limits
 
 
@@ -46,7 +49,7 @@ class Pending(Response):
             await follow.wait(self.generation, self.timeout)
         finally:
             self.place.release()
-        return await sync_to_async(self._finish)()
+        return await offthread.run(self._finish)
 
     def _finish(self):
         """The view's answer for the finished (or timed out) generation, errors shaped by the view."""
@@ -92,7 +95,7 @@ class WaitingView:
 def waiting_view(view):
     @functools.wraps(view)  # keeps DRF's cls, initkwargs, actions and csrf_exempt for the schema and Django
     async def waiting(request, *args, **kwargs):
-        response = await sync_to_async(view)(request, *args, **kwargs)
+        response = await offthread.run(functools.partial(view, request, *args, **kwargs))
         if isinstance(response, Pending):
             return await response.answer()
         return response

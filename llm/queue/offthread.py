@@ -4,7 +4,9 @@ Under the ASGI server a wait or a stream is a coroutine, and the sync code of re
 on the web threads (llmsite/asgi.py). `run()` sends each database read of the waiters to one
 small pool of their own (LLM_WAIT_DB_THREADS threads, each with one persistent connection),
 so a thousand waiters hold a handful of connections, never a thousand (PostgreSQL allows
-100), and cannot crowd out /status or the dashboard from the web threads.
+100), and cannot crowd out /status or the dashboard from the web threads. The doors' views
+that wait or stream run their sync part here too (llm/doors/waiting.py): a burst of them
+queues on this pool, not on the web threads.
 
 Called from sync code through async_to_sync (Django's test client, a management command),
 `run()` stays on the caller's thread, which owns the connection (and, in a test, the
