@@ -188,8 +188,9 @@ def report(args, r):
         "",
         f"- All {args.clients} connected and stored in {r['admission_seconds']:.1f} s; meanwhile /status answered "
         f"in p50 {_ms(r['admission_status'])}, p99 {_ms(r['admission_status'], 0.99)} "
-        f"({len(r['admission_status'])} calls): each arriving call takes a web thread for its sync part "
-        "(authentication, validation, storing), so /status waits its turn among them.",
+        f"({len(r['admission_status'])} calls): each arriving call's sync part (authentication, validation, "
+        "storing) queues on the waiters' pool (LLM_WAIT_DB_THREADS), not on the web threads, but /status shares "
+        "the two cores with them.",
         f"- Threads in the web server with all of them waiting: {r['threads']} (gunicorn's arbiter and worker: "
         f"the loop, WEB_THREADS={args.web_threads}, LLM_WAIT_DB_THREADS=4, the wake-up hub). Before (gthread, 32 threads), "
         "the 33rd waiting client left /status timing out (issue 12).",
