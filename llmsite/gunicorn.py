@@ -1,25 +1,39 @@
-"""Gunicorn settings, read with `gunicorn -c python:llmsite.gunicorn`.
+"""Gunicorn settings, read with `gunicorn -c python:llmsite.gunicorn` (the Procfile's `web`).
 
-One process with threads: a generate or pull call waits on the database for its
-result, which costs a thread, not a process, so many waiting clients fit in
-little memory and /status still answers at once.
+One process running uvicorn's worker: Django under ASGI (llmsite/asgi.py). A client that
+waits for its generation, or streams it, is a coroutine on the event loop, not a thread:
+measured in docs/benchmarks.md ("Waiting clients"), a thousand of them add a few MB and
+leave /status answering in milliseconds. The sync code of requests (middleware, DRF)
+runs on WEB_THREADS threads shared by all requests.
 """
 
 import os
+import resource
 
 bind = os.getenv("WEB_BIND", f"127.0.0.1:{os.getenv('PORT', '8000')}")
 workers = int(os.getenv("WEB_WORKERS", "1"))
-worker_class = "gthread"
-threads = int(os.getenv("WEB_THREADS", "32"))
-# gthread's timeout watches the worker process, not a request: a long wait for a
-# generation does not trip it.
+worker_class = "uvicorn_worker.UvicornWorker"
+# uvicorn's worker counts a request as activity: a long wait does not trip this.
 timeout = int(os.getenv("WEB_TIMEOUT", "60"))
 graceful_timeout = int(os.getenv("WEB_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
+# uvicorn writes the access log, in its own format: address, method, path, status
+# (tokens travel in headers, never in it).
 accesslog = "-"
-# The query string can carry nothing secret here (tokens travel in headers), but
-# keep the log line short: method, path, status, size, time.
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 # Gunicorn 27's control socket lives in $HOME and is not needed here; two servers
 # on one box would fight over it.
 control_socket_disable = True
+
+
+def _raise_open_files_limit():
+    """Every waiting client is an open socket: take the hard limit of open files (the systemd
+    units set LimitNOFILE=65536), where the default soft limit of 1,024 would refuse the
+    1,000th client."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+_raise_open_files_limit()

@@ -120,7 +120,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "llm.middleware.BodySizeLimitMiddleware",
     "llm.middleware.NulInUrlMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "llm.middleware.StaticFilesMiddleware",  # WhiteNoise's, async too
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -147,7 +147,8 @@ TEMPLATES = [
     },
 ]
 
-WSGI_APPLICATION = "llmsite.wsgi.application"
+WSGI_APPLICATION = "llmsite.wsgi.application"  # runserver and tests; the web server runs llmsite.asgi
+ASGI_APPLICATION = "llmsite.asgi.application"
 
 DATABASES = {
     "default": dj_database_url.config(
@@ -353,6 +354,12 @@ LLM_MAX_ATTEMPTS = envnumber("LLM_MAX_ATTEMPTS", 2, int, minimum=1)
 LLM_OLLAMA_RETRY_SECONDS = envnumber("LLM_OLLAMA_RETRY_SECONDS", 60.0, float, minimum=0)
 # The most requests that may wait; beyond it, generate answers 503 with Retry-After.
 LLM_MAX_QUEUE_LENGTH = envnumber("LLM_MAX_QUEUE_LENGTH", 500, int, minimum=1)
+# The most calls of one token that wait for their answer or stream it at once, per web
+# process; beyond it a door answers 429 with Retry-After (0: no limit).
+LLM_MAX_OPEN_WAITS_PER_TOKEN = envnumber("LLM_MAX_OPEN_WAITS_PER_TOKEN", 100, int, minimum=0)
+# Threads (each with one database connection) that read the rows of every waiting client
+# of a web process (llm/queue/offthread.py).
+LLM_WAIT_DB_THREADS = envnumber("LLM_WAIT_DB_THREADS", 4, int, minimum=1)
 # Fit before load (llm/engine/fit.py): where to read MemAvailable, how much memory to
 # keep free for the rest of the box, and Ollama's models folder when it is on
 # this machine (empty: no disk check before a pull).

@@ -6,7 +6,10 @@ nothing), the rest of the new run would follow the start of the old one: the
 stream ends with an error instead, as a failed request's stream does.
 """
 
+import asyncio
+
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
 
 from llm.queue import follow, wakeups
 from llm.models import GenerationRequest
@@ -24,16 +27,26 @@ def running():
     )
 
 
+def stream(scenario):
+    """Run `scenario()` in one event loop, as the web server follows a stream."""
+    async_to_sync(scenario)()
+
+
+@sync_to_async
 def change(generation, **fields):
     """What a worker does to the row, with the wake-up it sends."""
     GenerationRequest.objects.filter(pk=generation.pk).update(**fields)
     wakeups.notify(wakeups.request_channel(generation.request_id))
 
 
-def rest_of(events, most=5):
+async def first(events):
+    return await anext(events)
+
+
+async def rest_of(events, most=5):
     """The events up to the end, without heartbeats; a stream that does not end fails the test."""
     rest = []
-    for event in events:
+    async for event in events:
         if event.kind != "heartbeat":
             rest.append((event.kind, event.text))
         most -= 1
@@ -42,10 +55,13 @@ def rest_of(events, most=5):
 
 
 def test_a_stream_ends_with_an_error_when_its_request_runs_again_after_it_sent_text(running):
-    events = follow.follow(running)
-    assert next(events).text == "first run"
-    change(running, attempts=2, response="second")
-    assert rest_of(events) == [("end", "")]
+    async def scenario():
+        events = follow.follow(running)
+        assert (await first(events)).text == "first run"
+        await change(running, attempts=2, response="second")
+        assert await rest_of(events) == [("end", "")]
+
+    stream(scenario)
     assert running.status == Status.FAILED
     assert "broke off and was restarted" in running.error
     running.refresh_from_db()
@@ -53,36 +69,75 @@ def test_a_stream_ends_with_an_error_when_its_request_runs_again_after_it_sent_t
 
 
 def test_a_stream_ends_with_an_error_when_its_request_went_back_in_line_after_it_sent_text(running):
-    events = follow.follow(running)
-    assert next(events).text == "first run"
-    change(running, status=Status.QUEUED, response="", started_at=None)
-    assert rest_of(events) == [("end", "")]
+    async def scenario():
+        events = follow.follow(running)
+        assert (await first(events)).text == "first run"
+        await change(running, status=Status.QUEUED, response="", started_at=None)
+        assert await rest_of(events) == [("end", "")]
+
+    stream(scenario)
     running.refresh_from_db()
     assert running.status == Status.FAILED and "restarted" in running.error
 
 
 def test_a_stream_ends_with_an_error_even_when_the_second_run_finished_first(running):
-    events = follow.follow(running)
-    assert next(events).text == "first run"
-    change(running, attempts=2, status=Status.DONE, response="second run, whole")
-    assert rest_of(events) == [("end", "")]
+    async def scenario():
+        events = follow.follow(running)
+        assert (await first(events)).text == "first run"
+        await change(running, attempts=2, status=Status.DONE, response="second run, whole")
+        assert await rest_of(events) == [("end", "")]
+
+    stream(scenario)
     assert running.status == Status.FAILED and "restarted" in running.error
     running.refresh_from_db()
     assert running.status == Status.DONE, "the request itself stays done, for whoever reads it"
 
 
 def test_more_text_of_the_same_run_goes_on_as_before(running):
-    events = follow.follow(running)
-    assert next(events).text == "first run"
-    change(running, response="first run, and more")
-    assert next(events).text == ", and more"
-    change(running, status=Status.DONE, response="first run, and more.")
-    assert rest_of(events) == [("text", "."), ("end", "")]
+    async def scenario():
+        events = follow.follow(running)
+        assert (await first(events)).text == "first run"
+        await change(running, response="first run, and more")
+        assert (await first(events)).text == ", and more"
+        await change(running, status=Status.DONE, response="first run, and more.")
+        assert await rest_of(events) == [("text", "."), ("end", "")]
+
+    stream(scenario)
     assert running.status == Status.DONE
 
 
 def test_a_run_that_changed_before_any_text_was_sent_streams_as_usual(running):
     GenerationRequest.objects.filter(pk=running.pk).update(response="")
-    events = follow.follow(running)
-    change(running, attempts=2, status=Status.DONE, response="second run")
-    assert rest_of(events) == [("text", "second run"), ("end", "")]
+
+    async def scenario():
+        events = follow.follow(running)
+        await change(running, attempts=2, status=Status.DONE, response="second run")
+        assert await rest_of(events) == [("text", "second run"), ("end", "")]
+
+    stream(scenario)
+
+
+def test_a_stream_closed_before_its_request_ends_cancels_it(running):
+    async def scenario():
+        events = follow.follow(running)
+        assert (await first(events)).text == "first run"
+        await events.aclose()
+
+    stream(scenario)
+    running.refresh_from_db()
+    assert running.status == Status.CANCELLED
+
+
+def test_a_wait_ends_when_its_request_does(running):
+    async def scenario():
+        waited = asyncio.ensure_future(follow.wait(running, timeout=60))
+        await change(running, status=Status.DONE, response="all of it")
+        return await waited
+
+    assert async_to_sync(scenario)().status == Status.DONE
+
+
+def test_a_wait_past_its_time_leaves_its_request_alone(running):
+    assert async_to_sync(follow.wait)(running, timeout=0.05).status == Status.RUNNING
+    running.refresh_from_db()
+    assert running.status == Status.RUNNING

@@ -1,10 +1,12 @@
 """Wake-ups (llm/wakeups.py) reach a listener whatever number its socket has."""
 
+import asyncio
 import os
 import resource
 import threading
 
 import pytest
+from asgiref.sync import async_to_sync
 
 from llm.queue import wakeups
 
@@ -37,3 +39,57 @@ def test_a_listener_nobody_wakes_says_so_when_its_time_is_up(settings, tmp_path,
     settings.LLM_RUN_DIR = tmp_path
     with wakeups.listen("quiet") as listener:
         assert listener.wait(0.01) is False
+
+
+def test_the_hub_wakes_a_waiter_while_the_process_holds_more_than_1024_open_files(settings, tmp_path, many_open_files):
+    settings.LLM_RUN_DIR = tmp_path  # the hub has no select() or poll(): its descriptor's number does not matter
+    with wakeups.hub().waiter("far") as waiter:
+        threading.Timer(0.05, wakeups.notify, args=["far"]).start()
+        assert waiter.wait(30) is True
+
+
+def test_one_hub_socket_wakes_a_thousand_waiters_on_their_channels(settings, tmp_path):
+    settings.LLM_RUN_DIR = tmp_path
+    hub = wakeups.hub()
+    waiters = [hub.waiter(f"request-{n % 10}") for n in range(1000)]
+
+    async def scenario():
+        for waiter in waiters:
+            waiter.__enter__()
+        called = [waiter for waiter in waiters if int(waiter.channel[-1]) < 5]
+        waits = asyncio.gather(*(waiter.until(30) for waiter in called))
+        await asyncio.sleep(0)
+        for channel in range(5):  # wakes the waiters of channels 0-4: half of them
+            wakeups.notify(f"request-{channel}")
+        woken = await waits
+        quiet = await asyncio.gather(*(waiter.until(0.05) for waiter in waiters if waiter not in called))
+        for waiter in waiters:
+            waiter.__exit__(None, None, None)
+        return woken, quiet
+
+    woken, quiet = async_to_sync(scenario)()
+    assert len(woken) == 500 and all(woken) and len(quiet) == 500 and not any(quiet)
+    assert [path.name.split(".")[0] for path in tmp_path.iterdir()] == ["hub"], "one socket for them all"
+    assert not hub.waiters
+
+
+def test_a_stream_of_a_requests_text_hears_its_end_and_tells_the_worker_it_follows(settings, tmp_path):
+    settings.LLM_RUN_DIR = tmp_path
+    text = wakeups.text_channel("r1")
+    assert not wakeups.listening(text)
+    with wakeups.hub().waiter(text) as waiter:
+        assert wakeups.listening(text)  # the worker flushes this request's text often
+        wakeups.notify(wakeups.request_channel("r1"))  # the request ended
+        assert waiter.wait(10)
+    assert not wakeups.listening(text)
+
+
+def test_sweep_forgets_the_followers_of_a_web_process_that_died(settings, tmp_path):
+    settings.LLM_RUN_DIR = tmp_path
+    text = wakeups.text_channel("r2")
+    following = tmp_path / wakeups.FOLLOWING
+    following.mkdir()
+    (following / f"{text}.deadbeef00").touch()  # no hub.deadbeef00: its process is gone
+    assert wakeups.listening(text)
+    wakeups.sweep()
+    assert not wakeups.listening(text)

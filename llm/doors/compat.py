@@ -15,10 +15,11 @@ from llm.doors.exceptions import door_error_response, invalid_field
 from llm.doors.exceptions import handler as contract_handler
 from llm.doors.parsers import AnyJSONParser
 from llm.doors.serializers import OptionsSerializer
+from llm.doors.waiting import Pending, WaitingView, admit
 from llm.models import GenerationRequest
 
 
-class CompatView(views.APIView):
+class CompatView(WaitingView, views.APIView):
     """An API view whose errors are reshaped from the contract's into another API's format."""
 
     parser_classes = [AnyJSONParser]
@@ -70,18 +71,24 @@ def validated_options(options, field="options"):
 
 
 def submit(request, entry, source, **fields):
-    return intake.submit_generation(request.auth, entry.name, source=source, **fields)
+    """Store a generation that the client waits for or streams: (its place among the token's
+    open waits, the generation)."""
+    return admit(request.auth, lambda: intake.submit_generation(request.auth, entry.name, source=source, **fields))
 
 
 WAITED_TOO_LONG = "Waited longer than LLM_COMPAT_WAIT_SECONDS"
 
 
-def wait_unstreamed(generation):
-    """Wait for the result; a client that cannot be told "queued" gets it or an error."""
-    intake.wait_for_generation(generation, settings.LLM_COMPAT_WAIT_SECONDS)
-    if not generation.is_finished:
-        generation.cancel(WAITED_TOO_LONG)
-    return generation
+def unstreamed(place, generation, answer):
+    """Wait for the result, then `answer(generation)`: a client that cannot be told "queued"
+    gets the result or an error (past LLM_COMPAT_WAIT_SECONDS the request is cancelled)."""
+
+    def then(generation):
+        if not generation.is_finished:
+            generation.cancel(WAITED_TOO_LONG)
+        return answer(generation)
+
+    return Pending(generation, settings.LLM_COMPAT_WAIT_SECONDS, then, place)
 
 
 def end_message(generation):

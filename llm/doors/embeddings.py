@@ -17,7 +17,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from llm.engine import keepalive
-from llm.doors.compat import end_message, failed_status, submit, validated_options, wait_unstreamed
+from llm.doors.compat import end_message, failed_status, submit, unstreamed, validated_options
 from llm.doors.ollama_door import OllamaView
 from llm.doors.ollama_door import _entry as ollama_entry
 from llm.doors.openai_door import OpenAIView, openai_error
@@ -44,12 +44,12 @@ class EmbedView:
         """Nothing to embed: Ollama only loads the model, which is an operator's switch (llm/rules/actions.py)."""
         actions.switch(Actor.of(request), entry.name, wait=settings.LLM_GENERATE_WAIT_SECONDS)
 
-    def embed(self, request, entry, source, texts, options=None, **extra):
-        """Queue an embed of `texts` and wait for it (LLM_COMPAT_WAIT_SECONDS); the finished row."""
-        generation = submit(
+    def embed(self, request, entry, source, texts, answer, options=None, **extra):
+        """Queue an embed of `texts`, wait for it (LLM_COMPAT_WAIT_SECONDS), then `answer(the finished row)`."""
+        place, generation = submit(
             request, entry, source, kind=GenerationRequest.Kind.EMBED, input=texts, options=options or {}, extra=extra
         )
-        return wait_unstreamed(generation)
+        return unstreamed(place, generation, answer)
 
 
 # -- Ollama ---------------------------------------------------------------------------
@@ -66,11 +66,13 @@ class OllamaEmbed(EmbedView, OllamaView):
         if not texts:
             self.load_only(request, entry)
             return Response({"model": body["model"], "embeddings": []})
-        generation = self.embed(request, entry, GenerationRequest.Source.OLLAMA, texts, **fields)
+        return self.embed(request, entry, GenerationRequest.Source.OLLAMA, texts, self._answer, **fields)
+
+    def _answer(self, generation):
         if message := end_message(generation):
             return Response({"error": message}, status=failed_status(generation, 500))
         counters = {key: getattr(generation, key) for key in OLLAMA_COUNTERS if getattr(generation, key) is not None}
-        return Response({"model": body["model"], "embeddings": generation.embeddings or [], **counters})
+        return Response({"model": self.request.data["model"], "embeddings": generation.embeddings or [], **counters})
 
 
 class OllamaEmbeddings(EmbedView, OllamaView):
@@ -90,7 +92,9 @@ class OllamaEmbeddings(EmbedView, OllamaView):
         if not prompt:
             self.load_only(request, entry)
             return Response({"embedding": []})
-        generation = self.embed(request, entry, GenerationRequest.Source.OLLAMA, [prompt], **fields)
+        return self.embed(request, entry, GenerationRequest.Source.OLLAMA, [prompt], self._answer, **fields)
+
+    def _answer(self, generation):
         if message := end_message(generation):
             return Response({"error": message}, status=failed_status(generation, 500))
         return Response({"embedding": (generation.embeddings or [[]])[0]})
@@ -148,7 +152,10 @@ class OpenAIEmbeddings(EmbedView, OpenAIView):
         if not isinstance(encoding, str) or encoding not in ENCODERS:
             raise ValidationError({"encoding_format": 'must be "float" or "base64"'})
         extra = {"dimensions": _dimensions(body["dimensions"])} if body.get("dimensions") is not None else {}
-        generation = self.embed(request, entry, GenerationRequest.Source.OPENAI, texts, **extra)
+        return self.embed(request, entry, GenerationRequest.Source.OPENAI, texts,
+                          lambda generation: self._answer(generation, encoding), **extra)
+
+    def _answer(self, generation, encoding):
         if message := end_message(generation):
             status = failed_status(generation, 502)
             return Response(openai_error(status, message), status=status)

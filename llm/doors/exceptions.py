@@ -19,7 +19,7 @@ from llm import catalog
 from llm.engine.ollama import ModelNotFound, OllamaError, OllamaResponseError, OllamaUnavailable
 from llm.engine.fit import DoesNotFit
 from llm.engine.residency import EngineBusy
-from llm.rules.limits import QueueFull, RateLimited, TextTooLong
+from llm.rules.limits import QueueFull, RateLimited, TextTooLong, TooManyOpenWaits
 from llm.rules.roles import NotAllowed
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,10 @@ def _translate(exc):
         return PayloadTooLarge(str(exc))
     if isinstance(exc, RateLimited):
         return exceptions.Throttled(exc.wait)
+    if isinstance(exc, TooManyOpenWaits):
+        throttled = exceptions.Throttled(detail=str(exc))
+        throttled.wait = exc.retry_after
+        return throttled
     if isinstance(exc, catalog.UnknownModel):
         return exceptions.ValidationError(f"Unknown model: {exc}. Available: {', '.join(catalog.names())}")
     if isinstance(exc, ModelNotFound):

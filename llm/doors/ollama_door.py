@@ -7,6 +7,7 @@ admin token. Roles, limits and the audit log are the core's (llm/rules/).
 
 import json
 import time
+from contextlib import aclosing
 
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
@@ -20,7 +21,8 @@ from llm.queue import follow, intake
 from llm.doors import ollama_fields
 from llm.doors.exceptions import ollama_error
 from llm.doors.permissions import IsAdminToken
-from llm.doors.compat import CompatView, end_message, failed_status, resolve_model, submit, validated_options, wait_unstreamed
+from llm.doors.compat import CompatView, end_message, failed_status, resolve_model, submit, unstreamed, validated_options
+from llm.doors.waiting import Stream
 from llm.models import GenerationRequest, ModelPull
 from llm.engine.ollama import client
 from llm.rules import actions
@@ -75,7 +77,7 @@ class Generate(OllamaView):
         entry = _entry(body.get("model"))
         if self._is_load_request(body):
             return Response(self._load_or_unload(entry, body))
-        generation = submit(
+        place, generation = submit(
             request,
             entry,
             GenerationRequest.Source.OLLAMA,
@@ -86,8 +88,10 @@ class Generate(OllamaView):
         )
         name = body["model"]
         if body.get("stream") is not False:  # absent or null: Ollama streams
-            return StreamingHttpResponse(_ndjson(generation, name, self.piece), content_type="application/x-ndjson")
-        generation = wait_unstreamed(generation)
+            return Stream(_ndjson(generation, name, self.piece), place, "application/x-ndjson")
+        return unstreamed(place, generation, lambda generation: self._answer(generation, name))
+
+    def _answer(self, generation, name):
         if message := end_message(generation):
             return Response({"error": message}, status=failed_status(generation, 500))
         return Response(_final(generation, name, self.piece(generation.response)))
@@ -192,16 +196,17 @@ def _final(generation, name, piece):
     return {"model": name, "created_at": _now(), **piece, "done": True, "done_reason": generation.done_reason, **counters}
 
 
-def _ndjson(generation, name, piece):
+async def _ndjson(generation, name, piece):
     """Ollama's stream. While queued or loading, empty chunks keep the connection
     honest (a client that left is noticed and its request cancelled)."""
-    for event in follow.follow(generation):
-        if event.kind == "end":
-            message = end_message(generation)
-            line = {"error": message} if message else _final(generation, name, piece(""))
-        else:
-            line = {"model": name, "created_at": _now(), **piece(event.text), "done": False}
-        yield json.dumps(line) + "\n"
+    async with aclosing(follow.follow(generation)) as events:
+        async for event in events:
+            if event.kind == "end":
+                message = end_message(generation)
+                line = {"error": message} if message else _final(generation, name, piece(""))
+            else:
+                line = {"model": name, "created_at": _now(), **piece(event.text), "done": False}
+            yield json.dumps(line) + "\n"
 
 
 def _pull_lines(pull):

@@ -6,15 +6,16 @@ fields are honoured and which refused: llm/doors/openai_fields.py.
 """
 
 import json
+from contextlib import aclosing
 
-from django.http import StreamingHttpResponse
 from rest_framework.response import Response
 
 from llm import catalog
 from llm.queue import follow
 from llm.doors import openai_fields
-from llm.doors.compat import CompatView, end_message, failed_status, resolve_model, submit, wait_unstreamed
+from llm.doors.compat import CompatView, end_message, failed_status, resolve_model, submit, unstreamed
 from llm.doors.exceptions import openai_error
+from llm.doors.waiting import Stream
 from llm.models import GenerationRequest
 
 
@@ -42,11 +43,13 @@ class ChatCompletions(OpenAIView):
     def post(self, request):
         fields = self.read(request.data)
         entry = _entry(fields.model)
-        generation = submit(request, entry, GenerationRequest.Source.OPENAI, kind=self.kind,
-                            options=fields.options, extra=fields.extra, **fields.content)
+        place, generation = submit(request, entry, GenerationRequest.Source.OPENAI, kind=self.kind,
+                                   options=fields.options, extra=fields.extra, **fields.content)
         if fields.stream:
-            return StreamingHttpResponse(self._events(generation, fields.include_usage), content_type="text/event-stream")
-        generation = wait_unstreamed(generation)
+            return Stream(self._events(generation, fields.include_usage), place, "text/event-stream")
+        return unstreamed(place, generation, self._answer)
+
+    def _answer(self, generation):
         if message := end_message(generation):
             status = failed_status(generation, 502)
             return Response(openai_error(status, message), status=status)
@@ -77,23 +80,24 @@ class ChatCompletions(OpenAIView):
             body["usage"] = usage
         return body
 
-    def _events(self, generation, include_usage):
+    async def _events(self, generation, include_usage):
         """Server-sent events; comments keep the connection alive while queued."""
         first = True
-        for event in follow.follow(generation):
-            if event.kind in ("queued", "heartbeat"):
-                yield f": {event.kind}\n\n"
-                continue
-            if event.kind == "text":
-                yield _sse(self._envelope(generation, [self.delta(event.text, first=first)], chunk=True))
-                first = False
-                continue
-            if message := end_message(generation):
-                yield _sse(openai_error(502, message))
-                return
-            yield _sse(self._envelope(generation, [self.delta("", _finish_reason(generation))], chunk=True))
-            if include_usage:
-                yield _sse(self._envelope(generation, [], usage=_usage(generation), chunk=True))
+        async with aclosing(follow.follow(generation)) as events:
+            async for event in events:
+                if event.kind in ("queued", "heartbeat"):
+                    yield f": {event.kind}\n\n"
+                    continue
+                if event.kind == "text":
+                    yield _sse(self._envelope(generation, [self.delta(event.text, first=first)], chunk=True))
+                    first = False
+                    continue
+                if message := end_message(generation):
+                    yield _sse(openai_error(502, message))
+                    return
+                yield _sse(self._envelope(generation, [self.delta("", _finish_reason(generation))], chunk=True))
+                if include_usage:
+                    yield _sse(self._envelope(generation, [], usage=_usage(generation), chunk=True))
         yield "data: [DONE]\n\n"
 
 

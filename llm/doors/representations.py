@@ -1,8 +1,10 @@
 """The JSON bodies of the API's success forms."""
 
 import json
+from contextlib import aclosing
 
-from llm.queue import follow, policy
+from llm.queue import follow
+from llm.queue import positions  # the shared board: the queue ordered once per change
 from llm.models import GenerationRequest
 
 
@@ -14,7 +16,7 @@ def generation_result(generation):
         "response": generation.response,
         "model": generation.model,
         "done": True,
-        "queue_length": policy.queue_length(),
+        "queue_length": positions.queue_length(),
     }
 
 
@@ -25,8 +27,8 @@ def generation_queued(generation):
         "success": True,
         "message": "Request queued" if queued else "Request running",
         "request_id": generation.request_id,
-        "queue_position": policy.queue_position(generation) if queued else 0,
-        "queue_length": policy.queue_length(),
+        "queue_position": positions.queue_position(generation) if queued else 0,
+        "queue_length": positions.queue_length(),
     }
 
 
@@ -44,8 +46,8 @@ def generation_detail(generation):
         "finished_at": generation.finished_at,
     }
     if generation.status == Status.QUEUED:
-        body["queue_position"] = policy.queue_position(generation)
-        body["queue_length"] = policy.queue_length()
+        body["queue_position"] = positions.queue_position(generation)
+        body["queue_length"] = positions.queue_length()
     if generation.status == Status.DONE:
         body["response"] = generation.response
         body["done_reason"] = generation.done_reason
@@ -88,17 +90,18 @@ def progress_url(pull):
     return f"/api/v1/llm/pulls/{pull.pk}"
 
 
-def generation_stream(generation):
+async def generation_stream(generation):
     """Newline-delimited JSON, like Ollama's stream: where the request waits, then its
     text as it is produced, then a last line with done=true (or the error shape)."""
-    for event in follow.follow(generation):
-        yield json.dumps(_stream_line(generation, event)) + "\n"
+    async with aclosing(follow.follow(generation)) as events:
+        async for event in events:
+            yield json.dumps(_stream_line(generation, event)) + "\n"
 
 
 def _stream_line(generation, event):
     line = {"request_id": generation.request_id, "model": generation.model, "done": False}
     if event.kind == "queued":
-        return dict(line, status="queued", queue_position=event.position, queue_length=policy.queue_length())
+        return dict(line, status="queued", queue_position=event.position, queue_length=event.length)
     if event.kind in ("text", "heartbeat"):
         return dict(line, response=event.text)
     if generation.status == GenerationRequest.Status.DONE:

@@ -7,7 +7,6 @@ llm/rules/actions.py, generations through intake.submit_generation.
 import re
 
 from django.conf import settings
-from django.http import StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -22,21 +21,26 @@ from llm.doors import representations as shapes
 from llm.doors.exceptions import BadGateway, Conflict, door_error_response
 from llm.doors.permissions import IsAdminToken, own_requests
 from llm.doors.serializers import GenerateSerializer, ModelSerializer, NodeSerializer, ProcessQueueSerializer
+from llm.doors.waiting import Pending, Stream, WaitingView, admit
 from llm.models import GenerationRequest, ModelPull
 from llm.rules import actions
 from llm.rules.roles import Actor
 
 
-class GenerateViewSet(viewsets.ViewSet):
+class GenerateViewSet(WaitingView, viewsets.ViewSet):
     def create(self, request):
         data = _validated(GenerateSerializer, request)
         wait = intake.nothing_ahead() if data["wait"] is None else data["wait"]
-        generation = intake.submit_generation(request.auth, data["model"], data["prompt"], data["options"])
+
+        def store():
+            return intake.submit_generation(request.auth, data["model"], data["prompt"], data["options"])
+
+        if not (data["stream"] or wait):
+            return _generation_response(store())
+        place, generation = admit(request.auth, store)
         if data["stream"]:
-            return StreamingHttpResponse(shapes.generation_stream(generation), content_type="application/x-ndjson")
-        if wait:
-            intake.wait_for_generation(generation, settings.LLM_GENERATE_WAIT_SECONDS)
-        return _generation_response(generation)
+            return Stream(shapes.generation_stream(generation), place, "application/x-ndjson")
+        return Pending(generation, settings.LLM_GENERATE_WAIT_SECONDS, _generation_response, place)
 
 
 class RequestViewSet(viewsets.ViewSet):

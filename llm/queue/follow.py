@@ -1,7 +1,7 @@
-"""Following a generation while it waits and runs, for clients that stream.
+"""Following a generation while it waits and runs, for clients that stream or wait, as coroutines.
 
-The worker stores the text so far every LLM_STREAM_FLUSH_SECONDS and wakes us
-(llm/wakeups.py); we read the row and hand on what is new. The database is the
+The worker stores the text so far every LLM_STREAM_FLUSH_SECONDS and wakes us (the web
+process's hub, llm/queue/wakeups.py); we read the row and hand on what is new. The database is the
 channel, so this works the same on SQLite and PostgreSQL and survives a lost
 wake-up, at the cost of one small UPDATE per flush in the worker and one
 SELECT per wake-up here.
@@ -19,14 +19,17 @@ request's does. (The runner does not re-run a request that stored text; this
 holds whatever path a re-run would take.)
 """
 
+import random
 import time
 from dataclasses import dataclass
 
-from llm.queue import policy, wakeups
 from llm.models import GenerationRequest
+from llm.queue import offthread, wakeups
+from llm.queue.positions import board
 
 HEARTBEAT_SECONDS = 1.0
 RESTARTED = "The reply broke off and was restarted after part of it was streamed; a stream cannot join two runs"
+DISCONNECTED = "The client disconnected"
 
 
 @dataclass
@@ -34,23 +37,30 @@ class Event:
     kind: str  # "queued" (with position), "text" (with text), "heartbeat", "end"
     text: str = ""
     position: int | None = None
+    length: int | None = None  # of the queue, with a position
 
 
-def follow(generation):
-    """Events for `generation` until it ends; closing this generator early cancels it."""
+async def follow(generation):
+    """Events for `generation` until it ends; closing this generator early cancels it.
+
+    A coroutine, not a thread: it sleeps on this process's wake-up hub, reads its row only
+    when woken (or when the shared board says it left the line or ended: a lost wake-up),
+    and takes its place in line from the board, computed once for every waiter.
+    """
     Status = GenerationRequest.Status
     sent, run = 0, None  # how much text went out, and from which run
     try:
-        with wakeups.listen(wakeups.text_channel(generation.request_id)) as listener:
+        with wakeups.hub().waiter(wakeups.text_channel(generation.request_id)) as waiter:
+            await offthread.run(generation.refresh_from_db)  # after subscribing: no wake-up is missed
             while True:
-                generation.refresh_from_db()
                 if sent and (generation.status == Status.QUEUED or generation.attempts != run):
-                    _end_restarted(generation)
+                    await offthread.run(_end_restarted, generation)
                     yield Event("end")
                     return
                 produced = False
                 if generation.status == Status.QUEUED:
-                    yield Event("queued", position=policy.queue_position(generation))
+                    snapshot = await _board(generation)
+                    yield Event("queued", position=snapshot.place(generation.pk), length=snapshot.length)
                     produced = True
                 elif generation.status in (Status.RUNNING, Status.DONE) and len(generation.response) > sent:
                     yield Event("text", text=generation.response[sent:])
@@ -59,13 +69,54 @@ def follow(generation):
                 if generation.is_finished:
                     yield Event("end")
                     return
-                started = time.monotonic()
-                woken = listener.wait(HEARTBEAT_SECONDS)
-                if not woken and not produced and time.monotonic() - started >= HEARTBEAT_SECONDS:
+                started, pause = time.monotonic(), _heartbeat()
+                looked = await look(generation, waiter, pause)
+                if not looked and not produced and time.monotonic() - started >= pause:
                     yield Event("heartbeat")
     finally:
         if not generation.is_finished:
-            generation.cancel("The client disconnected from the stream")
+            await offthread.run(generation.cancel, f"{DISCONNECTED} from the stream")
+
+
+async def wait(generation, timeout):
+    """Wait without a thread until `generation` ends or `timeout` seconds pass; returns it refreshed.
+
+    A client that goes away meanwhile (the server cancels this coroutine) cancels its request.
+    """
+    deadline = time.monotonic() + timeout
+    try:
+        with wakeups.hub().waiter(wakeups.request_channel(generation.request_id)) as waiter:
+            await offthread.run(generation.refresh_from_db)
+            while not generation.is_finished and (remaining := deadline - time.monotonic()) > 0:
+                await look(generation, waiter, min(_heartbeat(), remaining))
+    except BaseException:
+        if not generation.is_finished:
+            await offthread.run(generation.cancel, DISCONNECTED)
+        raise
+    return generation
+
+
+async def look(generation, waiter, timeout):
+    """Sleep until woken or `timeout`; re-read the row when woken, or when the shared board
+    says the request is no longer where we last saw it. True when it was re-read."""
+    woken = await waiter.until(timeout)
+    if not woken:
+        snapshot = await _board(generation)
+        if not snapshot.moved(generation.pk, queued=generation.status == GenerationRequest.Status.QUEUED):
+            return False
+    await offthread.run(generation.refresh_from_db)
+    return True
+
+
+def _heartbeat():
+    """About HEARTBEAT_SECONDS, spread a little: a thousand clients that came at once do not
+    all wake in the same millisecond every second."""
+    return HEARTBEAT_SECONDS * random.uniform(0.8, 1.0)
+
+
+async def _board(generation):
+    """The shared board, having looked since `generation` was stored."""
+    return board.cached(generation.created_at) or await offthread.run(board.current, False, generation.created_at)
 
 
 def _end_restarted(generation):

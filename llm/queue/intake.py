@@ -5,14 +5,13 @@ limits of llm/rules/limits.py (text size, generation rate, the queue bound).
 """
 
 import time
-from contextlib import nullcontext
 
 from django.conf import settings
 from django.db import transaction
 
 from llm.engine import nodes as fleet_nodes
 from llm.engine import pulls
-from llm.queue import tasks, wakeups
+from llm.queue import tasks
 from llm.models import GenerationRequest
 from llm.rules import limits
 
@@ -47,27 +46,20 @@ def nothing_ahead():
     return not GenerationRequest.objects.unfinished().exists()
 
 
-def wait_for(records, timeout, channel=None):
-    """Wait until every record is finished or `timeout` seconds pass; returns them refreshed.
-
-    With a notify `channel`, a wake-up ends each pause at once; without one, or
-    when a wake-up is lost, it looks again every LLM_POLL_SECONDS.
+def wait_for(records, timeout):
+    """Wait in this thread until every record is finished or `timeout` seconds pass, looking
+    every LLM_POLL_SECONDS; returns them refreshed. For pulls, on admin calls: a generation's
+    client waits without a thread, woken by the process's hub (llm/queue/follow.py).
     """
     deadline = time.monotonic() + timeout
-    with wakeups.listen(channel) if channel else nullcontext() as listener:
-        while True:
-            for record in records:
-                if not record.is_finished:
-                    record.refresh_from_db()
-            remaining = deadline - time.monotonic()
-            if all(record.is_finished for record in records) or remaining <= 0:
-                return records
-            pause = min(settings.LLM_POLL_SECONDS, remaining)
-            listener.wait(pause) if listener else time.sleep(pause)
-
-
-def wait_for_generation(generation, timeout):
-    return wait_for([generation], timeout, channel=wakeups.request_channel(generation.request_id))[0]
+    while True:
+        for record in records:
+            if not record.is_finished:
+                record.refresh_from_db()
+        remaining = deadline - time.monotonic()
+        if all(record.is_finished for record in records) or remaining <= 0:
+            return records
+        time.sleep(min(settings.LLM_POLL_SECONDS, remaining))
 
 
 def clear_waiting():

@@ -10,12 +10,22 @@ writes one byte to every socket of that channel it finds there, without
 blocking, and removes files whose listener died. `sweep()`, run as the web
 server and the worker start, removes the files of dead listeners that nobody
 wrote to since (a process killed while it waited leaves its socket behind).
+
+A web process holds many waiting clients at once, so it has one socket for all of them,
+`hub.<random>`: `notify()` also writes the channel's name there, and the process's one
+`Hub` thread hands the wake-up to the waiters of that channel (`hub().waiter(channel)`),
+sync or async. A thousand waiters cost one socket and one thread, not a thousand.
 """
 
+import asyncio
+import atexit
 import errno
+import os
 import select
 import socket
+import threading
 import uuid
+from collections import defaultdict
 from pathlib import Path
 
 from django.conf import settings
@@ -71,15 +81,25 @@ def listen(channel):
     return Listener(channel)
 
 
+HUB = "hub"
+
+
 def notify(channel):
-    """Wake every listener of `channel`; returns how many were reached."""
+    """Wake every listener of `channel`, and every web process's hub; returns how many were reached."""
     global _sender
     if _sender is None or _sender.fileno() < 0:
         _sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     reached = 0
-    for path in run_dir().glob(f"{channel}.*"):
+    for entry in os.scandir(run_dir()):
+        if entry.name.startswith(f"{HUB}."):
+            message = channel.encode()
+        elif entry.name.startswith(f"{channel}."):
+            message = b"!"
+        else:
+            continue
+        path = Path(entry.path)
         try:
-            _sender.sendto(b"!", socket.MSG_DONTWAIT, str(path))
+            _sender.sendto(message, socket.MSG_DONTWAIT, str(path))
             reached += 1
         except BlockingIOError:
             reached += 1  # its queue is full of wake-ups it has yet to read
@@ -109,6 +129,11 @@ def sweep():
                 removed += 1
             except OSError:
                 pass  # gone meanwhile, or not ours to judge
+    hubs = {path.suffix for path in run_dir().glob(f"{HUB}.*")}
+    for marker in (run_dir() / FOLLOWING).glob("*"):
+        if marker.suffix not in hubs:  # its web process died while a client followed
+            marker.unlink(missing_ok=True)
+            removed += 1
     return removed
 
 
@@ -116,13 +141,141 @@ def request_channel(request_id):
     return f"request-{request_id}"
 
 
-
 def text_channel(request_id):
-    """Clients streaming a request's text: woken at every flush of it. Its sockets are
-    named under the request's channel, so the request's end wakes them too."""
+    """Clients streaming a request's text: woken at every flush of it, and at the request's
+    end too (a waiter of `a.b` is woken by a wake-up of `a` as well, see `Waiter`)."""
     return f"{request_channel(request_id)}.text"
 
 
+FOLLOWING = "following"  # LLM_RUN_DIR/following/<channel>.<hub>: a web process has a waiter on <channel>
+
+
 def listening(channel):
-    """True when some process listens on `channel` now."""
-    return any(run_dir().glob(f"{channel}.*"))
+    """True when a web process waits on `channel` now (the worker flushes a request's text
+    often only while somebody streams it)."""
+    return any((run_dir() / FOLLOWING).glob(f"{channel}.*"))
+
+
+# --- One listener per web process --------------------------------------------------------------
+
+_hub = None
+_hub_lock = threading.Lock()
+
+
+def hub():
+    """This process's hub, started at first use (after a fork, or a move of LLM_RUN_DIR: a new one)."""
+    global _hub
+    with _hub_lock:
+        if _hub is None or _hub.pid != os.getpid() or _hub.path.parent != run_dir():
+            if _hub is not None and _hub.pid == os.getpid():
+                _hub.close()
+            _hub = Hub()
+        return _hub
+
+
+class Hub:
+    """One socket and one thread for every waiter of the process: a blocking recv() in a
+    loop, no select() or poll() on any descriptor, whatever their numbers."""
+
+    def __init__(self):
+        self.pid = os.getpid()
+        self.path = run_dir() / f"{HUB}.{uuid.uuid4().hex[:10]}"
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(self.path))
+        self.path.chmod(datadir.FILE_MODE)
+        self.waiters = defaultdict(set)  # channel: its Waiters
+        self.lock = threading.Lock()
+        atexit.register(self.path.unlink, missing_ok=True)
+        threading.Thread(target=self._listen, name="llm-wakeups", daemon=True).start()
+
+    def waiter(self, channel):
+        return Waiter(self, channel)
+
+    def close(self):
+        self.path.unlink(missing_ok=True)
+        self.sock.close()  # its thread's recv() fails and the thread ends
+
+    def _listen(self):
+        while True:
+            try:
+                channel = self.sock.recv(256).decode(errors="replace")
+            except OSError:
+                return  # closed
+            with self.lock:
+                waiters = list(self.waiters.get(channel, ()))
+            for waiter in waiters:
+                waiter.wake()
+
+
+class Waiter:
+    """A subscription to one channel through the hub: `wait()` from a thread, `await until()` from a loop."""
+
+    def __init__(self, hub, channel):
+        self.hub, self.channel = hub, channel
+        # A wake-up of `a` is one of `a.b` too: a stream of a request's text hears its end.
+        parts = channel.split(".")
+        self.channels = [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
+        # Sub-channels (a request's text) say in LLM_RUN_DIR that someone follows them (`listening`).
+        self.marker = run_dir() / FOLLOWING / f"{channel}.{hub.path.suffix[1:]}" if len(parts) > 1 else None
+        self.flag = threading.Event()
+        self.event = None  # (loop, asyncio.Event) while an async wait is on
+
+    def __enter__(self):
+        with self.hub.lock:
+            for channel in self.channels:
+                self.hub.waiters[channel].add(self)
+        if self.marker:
+            self.marker.parent.mkdir(mode=datadir.DIR_MODE, exist_ok=True)
+            self.marker.touch(mode=datadir.FILE_MODE)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.marker:
+            self.marker.unlink(missing_ok=True)
+        with self.hub.lock:
+            for channel in self.channels:
+                waiters = self.hub.waiters[channel]
+                waiters.discard(self)
+                if not waiters:
+                    del self.hub.waiters[channel]
+
+    def wake(self):
+        """From the hub's thread: set the flag first, then look for an async wait (see `until`)."""
+        self.flag.set()
+        pending = self.event
+        if pending is not None:
+            loop, future = pending
+            try:
+                loop.call_soon_threadsafe(_resolve, future)
+            except RuntimeError:
+                pass  # its loop closed meanwhile
+
+    def wait(self, timeout):
+        """Block this thread until a wake-up or `timeout` seconds; True if woken."""
+        woken = self.flag.wait(max(timeout, 0))
+        self.flag.clear()
+        return woken
+
+    async def until(self, timeout):
+        """Wait without a thread until a wake-up or `timeout` seconds; True if woken.
+        (A future and a timer: no task per wait, a thousand waiters wait cheaply.)"""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.event = (loop, future)  # before looking at the flag: no wake-up slips between
+        timer = None
+        try:
+            if not self.flag.is_set():
+                timer = loop.call_later(max(timeout, 0), _resolve, future)
+                await future
+            return self.flag.is_set()
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self.event = None
+            self.flag.clear()
+
+
+def _resolve(future):
+    if not future.done():
+        future.set_result(None)
+

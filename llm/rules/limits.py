@@ -15,9 +15,13 @@
 - The queue: at most LLM_MAX_QUEUE_LENGTH requests wait (503 with Retry-After). `queue_place()`
   counts and inserts in one transaction behind a row lock, so N submits at once against a
   bound B never accept more than B, on SQLite and PostgreSQL alike.
+- Open waits: at most LLM_MAX_OPEN_WAITS_PER_TOKEN calls of one token wait for their answer or
+  stream it at once (429 with Retry-After), so no token holds the box's connections. Counted
+  in the web process (`open_wait()`), like the rates in the local cache.
 """
 
-from collections import namedtuple
+import threading
+from collections import Counter, namedtuple
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -52,6 +56,55 @@ class QueueFull(Refused):
     """503: more requests wait than LLM_MAX_QUEUE_LENGTH allows."""
 
     retry_after = 5
+
+
+class TooManyOpenWaits(Refused):
+    """429: the token already has LLM_MAX_OPEN_WAITS_PER_TOKEN calls waiting or streaming."""
+
+    retry_after = 5
+
+
+# --- Open waits ----------------------------------------------------------------------------------
+
+_open_waits = Counter()  # token pk: its calls waiting or streaming now, in this process
+_open_waits_lock = threading.Lock()
+
+
+class OpenWait:
+    """One place among a token's open waits; `release()` gives it back (once, whoever calls it first)."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def release(self):
+        with _open_waits_lock:
+            if self.key is None:
+                return
+            _open_waits[self.key] -= 1
+            if _open_waits[self.key] <= 0:
+                del _open_waits[self.key]
+            self.key = None
+
+
+def open_wait(token: ApiToken | None) -> OpenWait:
+    """A place for one more call of `token` that waits or streams; TooManyOpenWaits when it has
+    LLM_MAX_OPEN_WAITS_PER_TOKEN already. No token (the dashboard) or a cap of 0: no limit."""
+    cap = settings.LLM_MAX_OPEN_WAITS_PER_TOKEN
+    if token is None or not cap:
+        return OpenWait(None)
+    with _open_waits_lock:
+        if _open_waits[token.pk] >= cap:
+            raise TooManyOpenWaits(
+                f"This token already has {cap} calls waiting or streaming (LLM_MAX_OPEN_WAITS_PER_TOKEN); "
+                f"try again when one has ended"
+            )
+        _open_waits[token.pk] += 1
+    return OpenWait(token.pk)
+
+
+def open_waits(token):
+    """How many calls of `token` wait or stream now in this process."""
+    return _open_waits.get(token.pk, 0)
 
 
 # --- Text --------------------------------------------------------------------------------------

@@ -124,7 +124,7 @@ class Service:
 
     def start_web(self):
         """gunicorn as the Procfile runs it; returns once it answers."""
-        self.web = self._spawn("web", [sys.executable, "-m", "gunicorn", "llmsite.wsgi", "-c", "python:llmsite.gunicorn"])
+        self.web = self._spawn("web", [sys.executable, "-m", "gunicorn", "llmsite.asgi", "-c", "python:llmsite.gunicorn"])
         poll(self._answers, 30, message=f"the web server at {self.url}\n{self.logs()}")
 
     def start_worker(self):

@@ -1,0 +1,103 @@
+"""Answers that wait for a generation without holding a thread, for every door.
+
+A door's view stays a sync DRF view: it authenticates, throttles, validates and stores the
+request, and its errors keep the door's shape. When the answer must wait, the view returns
+`Pending` (wait, then answer) or `Stream` (the answer's lines as the generation goes), and
+the door's async view (`WaitingView.as_view()`) awaits it on the server's event loop
+(llm/queue/follow.py): a thousand waiting clients are a thousand coroutines, not threads.
+
+Each open wait or stream holds one of its token's LLM_MAX_OPEN_WAITS_PER_TOKEN places
+(llm/rules/limits.py), taken before the request is stored, so a refused call costs nothing.
+
+These views run their sync part on the waiters' own small pool (llm/queue/offthread.py), not on
+the web threads: a burst of a thousand clients then queues there, and /status, the dashboard
+and the admin still find a web thread free.
+"""
+
+import functools
+import weakref
+from contextlib import aclosing
+
+from django.http import StreamingHttpResponse
+from rest_framework.response import Response
+
+from llm.queue import follow, offthread
+from llm.rules import limits
+
+
+def admit(token, store):
+    """Take one of `token`'s open waits, then `store()` the request: (place, request).
+    The place is given back when storing fails (a full queue, a rate)."""
+    place = limits.open_wait(token)
+    try:
+        return place, store()
+    except BaseException:
+        place.release()
+        raise
+
+
+class Pending(Response):
+    """"Wait for `generation` up to `timeout` seconds, then answer `then(generation)`"; never sent itself."""
+
+    def __init__(self, generation, timeout, then, place):
+        super().__init__()
+        self.generation, self.timeout, self.then, self.place = generation, timeout, then, place
+        weakref.finalize(self, place.release)
+
+    async def answer(self):
+        try:
+            await follow.wait(self.generation, self.timeout)
+        finally:
+            self.place.release()
+        return await offthread.run(self._finish)
+
+    def _finish(self):
+        """The view's answer for the finished (or timed out) generation, errors shaped by the view."""
+        view = self.renderer_context["view"]
+        try:
+            response = self.then(self.generation)
+        except Exception as exc:
+            response = view.handle_exception(exc)
+        return view.finalize_response(view.request, response)
+
+
+class Stream(StreamingHttpResponse):
+    """A streamed answer from an async generator of lines; its place is given back when it ends,
+    is closed, or is dropped unread."""
+
+    def __init__(self, lines, place, content_type):
+        super().__init__(_giving_back(lines, place), content_type=content_type)
+        self.place = place
+        weakref.finalize(self, place.release)
+
+    def close(self):
+        super().close()
+        self.place.release()
+
+
+async def _giving_back(lines, place):
+    try:
+        async with aclosing(lines):
+            async for line in lines:
+                yield line
+    finally:
+        place.release()
+
+
+class WaitingView:
+    """Mix into a DRF view (first): its `as_view()` is an async view that awaits a `Pending`."""
+
+    @classmethod
+    def as_view(cls, *args, **kwargs):
+        return waiting_view(super().as_view(*args, **kwargs))
+
+
+def waiting_view(view):
+    @functools.wraps(view)  # keeps DRF's cls, initkwargs, actions and csrf_exempt for the schema and Django
+    async def waiting(request, *args, **kwargs):
+        response = await offthread.run(functools.partial(view, request, *args, **kwargs))
+        if isinstance(response, Pending):
+            return await response.answer()
+        return response
+
+    return waiting

@@ -1,0 +1,47 @@
+"""The web server's application: Django under ASGI (gunicorn's uvicorn worker, llmsite/gunicorn.py).
+
+Waits and streams are coroutines on the server's event loop (llm/doors/waiting.py), so a
+thousand waiting clients hold no thread each. The sync code of a request (middleware,
+DRF's authentication, validation, the views that answer at once) runs on one pool of
+WEB_THREADS threads shared by all requests, each thread with its one persistent database
+connection, as gunicorn's threads did. (Django's own handler would make a new thread per
+request, with a new database connection, kept until the answer is sent: a thousand
+waiting clients would be a thousand idle threads and connections, past PostgreSQL's 100.)
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import ThreadSensitiveContext
+from django.core.handlers.asgi import ASGIHandler
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "llmsite.settings")
+
+
+class PooledASGIHandler(ASGIHandler):
+    """Django's ASGI handler, with the sync code of every request on one bounded pool."""
+
+    def __init__(self, threads):
+        super().__init__()
+        self.threads = ThreadPoolExecutor(threads, thread_name_prefix="web")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        async with ThreadSensitiveContext(executor=self.threads):
+            await self.handle(scope, receive, send)
+
+
+def _application():
+    import django
+
+    django.setup(set_prefix=False)
+    return PooledASGIHandler(int(os.getenv("WEB_THREADS", "32")))
+
+
+application = _application()
+
+# The web server starts: sockets left in LLM_RUN_DIR by processes that died go.
+from llm.queue import wakeups  # noqa: E402
+
+wakeups.sweep()
