@@ -42,7 +42,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.report import write_section  # noqa: E402
+from bench.report import publish  # noqa: E402
 from tests.support.service import API, Service  # noqa: E402
 from tests.support.standin import Standin  # noqa: E402
 
@@ -81,10 +81,7 @@ def main(argv=None) -> int:
             database_mb = Path(full.folder / "e2e.sqlite3").stat().st_size / 2**20
     load = (load_before, os.getloadavg()[0])
     text = report(args, timings, prune_seconds, database_mb, load)
-    print(text)
-    if not args.no_write:
-        write_section("data-scale", text)
-        print("\nWritten to docs/benchmarks.md")
+    publish("data-scale", text, write=not args.no_write)
     return 0
 
 

@@ -35,7 +35,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.report import write_section  # noqa: E402
+from bench.report import publish  # noqa: E402
 from tests.support.fleet import Fleet  # noqa: E402
 from tests.support.service import API, Service, poll  # noqa: E402
 
@@ -62,9 +62,7 @@ def main(argv=None) -> int:
     three = run(["a", "b", "c"], jobs)
     killed = run(["a", "b", "c"], jobs, kill="c")
     table = report(args, jobs, one, three, killed)
-    print(table)
-    if not args.no_write:
-        write_section("fleet", table)
+    publish("fleet", table, write=not args.no_write)
     return 0
 
 

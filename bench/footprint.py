@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import procfs  # noqa: E402
-from bench.report import write_section  # noqa: E402
+from bench.report import publish  # noqa: E402
 from tests.support.service import Service, poll  # noqa: E402
 from tests.support.standin import Standin  # noqa: E402
 
@@ -53,10 +53,7 @@ def main(argv=None) -> int:
                         found[label]["processes"].append(len(per))
                         print(label, name, " + ".join(f"{mb:.1f}" for mb in per), f"= {sum(per):.1f} MB")
     text = report(args, found)
-    print(text)
-    if not args.no_write:
-        write_section("footprint", text)
-        print("\nWritten to docs/benchmarks.md")
+    publish("footprint", text, write=not args.no_write)
     return 0
 
 

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import procfs  # noqa: E402
-from bench.report import write_section  # noqa: E402
+from bench.report import publish  # noqa: E402
 from tests.support.service import API, Service, free_port, poll  # noqa: E402
 from tests.support.standin import Standin  # noqa: E402
 
@@ -73,10 +73,7 @@ def main(argv=None) -> int:
                 litellm.stop()
     load.append(os.getloadavg()[0])
     text = report(args, found, load)
-    print(text)
-    if not args.no_write:
-        write_section("lean", text)
-        print("\nWritten to docs/benchmarks.md")
+    publish("lean", text, write=not args.no_write)
     return 0
 
 

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import procfs  # noqa: E402
-from bench.report import write_section  # noqa: E402
+from bench.report import publish  # noqa: E402
 from llm.standin.backend import REAL_EXTRAS_HINT, real_extras_missing  # noqa: E402
 from tests.support.service import Service  # noqa: E402
 from tests.support.standin import Standin  # noqa: E402
@@ -57,10 +57,7 @@ def main(argv=None) -> int:
     with Standin.start(backend="llama", timeout=60) as standin, Service.start(standin) as service:
         found = measure(standin, service, options, args.runs)
     text = report(args, found)
-    print(text)
-    if not args.no_write:
-        write_section("relay", text)
-        print("\nWritten to docs/benchmarks.md")
+    publish("relay", text, write=not args.no_write)
     return 0
 
 

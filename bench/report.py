@@ -28,3 +28,11 @@ def write_section(name, text):
     else:
         current = current.rstrip("\n") + "\n\n" + block + "\n"
     DOC.write_text(current)
+
+
+def publish(name, text, write=True):
+    """Print a benchmark's figures and, unless told not to, put them in their section of docs/benchmarks.md."""
+    print(text)
+    if write:
+        write_section(name, text)
+        print(f"\nWritten to {DOC.relative_to(DOC.parents[1])}")

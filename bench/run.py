@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import procfs  # noqa: E402
-from bench.report import percentile, write_section  # noqa: E402
+from bench.report import percentile, publish  # noqa: E402
 from tests.support.service import API, Service  # noqa: E402
 from tests.support.standin import Standin  # noqa: E402
 
@@ -133,10 +133,7 @@ def main(argv=None) -> int:
 
     beyond_fifo = max(sa - ff for sa, ff in zip(swap_aware["waits"], fifo["waits"]))
     table = report(args, jobs, fifo, swap_aware, beyond_fifo, overhead, dispatch, throughput, idle, memory, load)
-    print(table)
-    if not args.no_write:
-        write_section("gateway", table)
-        print(f"\nWritten to {Path('docs/benchmarks.md')}")
+    publish("gateway", table, write=not args.no_write)
     return 0
 
 

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import procfs  # noqa: E402
-from bench.report import percentile, write_section  # noqa: E402
+from bench.report import percentile, publish  # noqa: E402
 from bench.run import sync_calls  # noqa: E402
 from tests.support.service import Service, poll  # noqa: E402
 from tests.support.standin import Standin  # noqa: E402
@@ -77,9 +77,7 @@ def main(argv=None) -> int:
     result["overhead"] = overhead
     result["load"] = (load_before, os.getloadavg()[0])
     table = report(args, result)
-    print(table)
-    if not args.no_write:
-        write_section("waiters", table)
+    publish("waiters", table, write=not args.no_write)
     return 0 if result["complete"] == args.clients else 1
 
 
