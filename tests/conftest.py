@@ -5,6 +5,7 @@ stand-in process behind it; `inline_worker` runs the worker's task in the test
 itself. End-to-end tests (tests/e2e) start the real processes instead.
 """
 
+import signal
 import threading
 from pathlib import Path
 
@@ -127,7 +128,16 @@ def idle_worker(monkeypatch):
 
 
 def pytest_configure(config):
-    """Passwords hashed in a microsecond, not half a second (tests/support/hashers.py)."""
+    """Passwords hashed in a microsecond, not half a second (tests/support/hashers.py).
+
+    And Ctrl-C reaches the processes tests start: a shell without job control starts
+    a background command (bin/test's second leg) with SIGINT ignored, which every
+    process started from it would inherit (bin/serve, the worker), so tests of what
+    Ctrl-C does would see nothing happen. A handled signal is reset at exec, an
+    ignored one is not: handle it here.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["tests.support.hashers.OneIterationPBKDF2PasswordHasher", *settings.PASSWORD_HASHERS]
