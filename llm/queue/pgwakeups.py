@@ -47,13 +47,14 @@ def origin():
     return f"{host_id()}:{run_dir()}".replace(" ", "_")
 
 
-def connect():
+def connect(**options):
     """A connection of its own to the database Django uses, in autocommit: a NOTIFY leaves at
     once, whatever transaction the caller is in, and a LISTEN is not held up by one."""
     params = connections["default"].settings_dict
     kwargs = {"dbname": params["NAME"], "user": params.get("USER"), "password": params.get("PASSWORD"),
               "host": params.get("HOST"), "port": params.get("PORT")}
     kwargs.update({key: value for key, value in params.get("OPTIONS", {}).items() if key.startswith("ssl")})
+    kwargs.update(options)
     return psycopg.connect(**{k: v for k, v in kwargs.items() if v}, autocommit=True, connect_timeout=5)
 
 
@@ -100,14 +101,17 @@ class Relay(threading.Thread):
         backoff = 0.5
         while not self.stopping.is_set():
             try:
-                with connect() as conn:
+                # Keepalives: a connection whose host vanished fails within ~a minute, not never.
+                with connect(keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     backoff = 0.5
                     self.deliver(None)  # anything sent while we were not listening
                     self.listening.set()
-                    while not self.stopping.is_set():
-                        for note in conn.notifies(timeout=1.0):
-                            self._hear(note.payload)
+                    # No timeout: an idle process does not wake for nothing; `stop()` sends one to end it.
+                    for note in conn.notifies():
+                        if self.stopping.is_set():
+                            break
+                        self._hear(note.payload)
             except psycopg.Error as exc:
                 self.listening.clear()
                 log.warning("Wake-ups from other hosts: connection lost (%s), again in %.1fs",
@@ -123,6 +127,11 @@ class Relay(threading.Thread):
 
     def stop(self):
         self.stopping.set()
+        try:
+            with connect() as conn:  # an empty wake-up, which every relay skips, ends its wait
+                conn.execute("SELECT pg_notify(%s, %s)", [CHANNEL, f"{self.own} "])
+        except psycopg.Error:
+            pass  # no database: its thread is waiting to reconnect, and sees `stopping`
 
 
 def close():
