@@ -72,6 +72,13 @@ def check_settings(app_configs, **kwargs):
         errors.append(checks.Error(f"LLM_KEEP_ALIVE={settings.LLM_KEEP_ALIVE!r} is not a duration Ollama reads: {exc}",
                                    hint='Use a Go duration with a unit, like "5m", "30s" or "-1m" (forever).',
                                    id="llm.E003"))
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if settings.LLM_WAKEUPS == "postgres" and "postgresql" not in engine:
+        errors.append(checks.Error(
+            f"LLM_WAKEUPS=postgres needs DATABASE_URL on PostgreSQL, not {engine.rsplit('.', 1)[-1]}",
+            hint="Leave LLM_WAKEUPS unset (unix) on one box; several hosts share a PostgreSQL database.",
+            id="llm.E004",
+        ))
     q = settings.Q_CLUSTER
     if q["timeout"] >= q["retry"]:
         errors.append(

@@ -384,6 +384,11 @@ LLM_STREAM_FLUSH_SECONDS = envnumber("LLM_STREAM_FLUSH_SECONDS", 0.05, float, mi
 # Socket paths must stay under 108 bytes, so keep this folder's path short.
 LLM_RUN_DIR = Path(os.getenv("LLM_RUN_DIR", DATA_DIR / "run"))
 datadir.make_private(LLM_RUN_DIR)
+# Wake-ups between hosts: "unix" (the sockets above: one box) or "postgres" (also a
+# PostgreSQL NOTIFY, heard by every host on the same database; llm/queue/pgwakeups.py).
+LLM_WAKEUPS = os.getenv("LLM_WAKEUPS", "unix").strip() or "unix"
+if LLM_WAKEUPS not in ("unix", "postgres"):
+    raise ImproperlyConfigured(f"LLM_WAKEUPS must be unix or postgres, not {LLM_WAKEUPS!r}")
 # Which waiting request runs next (llm/queue/policy.py): "swap-aware" keeps serving
 # the loaded model while requests for it wait, "fifo" is first come, first served.
 LLM_SCHEDULER = os.getenv("LLM_SCHEDULER", "swap-aware")

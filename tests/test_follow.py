@@ -141,3 +141,14 @@ def test_a_wait_past_its_time_leaves_its_request_alone(running):
     assert async_to_sync(follow.wait)(running, timeout=0.05).status == Status.RUNNING
     running.refresh_from_db()
     assert running.status == Status.RUNNING
+
+
+def test_a_wait_ends_without_a_wake_up_when_its_request_ended_and_the_queue_emptied(running):
+    """As when it ended on another host and no wake-up reached this one: the board sees it gone."""
+    async def scenario():
+        waited = asyncio.ensure_future(follow.wait(running, timeout=30))
+        await asyncio.sleep(0)  # its first look at the row, before the end
+        await sync_to_async(GenerationRequest.objects.filter(pk=running.pk).update)(status=Status.DONE)
+        return await waited
+
+    assert async_to_sync(scenario)().status == Status.DONE

@@ -67,13 +67,18 @@ class Board:
             if not check and (snapshot := self.cached(since)) is not None:
                 return snapshot
             now, wall = time.monotonic(), timezone.now()
+            # The highest pk stored, finished or not, read first: a request at or under it that is
+            # not among the rows has ended (the unfinished rows alone would say nothing of one
+            # that ended while the queue emptied, and its waiter would never look again).
+            newest = GenerationRequest.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
             rows = tuple(GenerationRequest.objects.unfinished().order_by("pk").values_list("pk", "status"))
             if rows != self.signature or now - self.ordered_at >= REORDER_SECONDS:
                 places = policy.queue_positions()
                 running = frozenset(pk for pk, status in rows if status == GenerationRequest.Status.RUNNING)
-                newest = rows[-1][0] if rows else 0
                 self.snapshot = Snapshot(places, running, len(places), newest)
                 self.signature, self.ordered_at = rows, now
+            elif newest != self.snapshot.newest:
+                self.snapshot = self.snapshot._replace(newest=newest)
             self.checked_at, self.checked_wall = now, wall
             return self.snapshot
 

@@ -15,6 +15,10 @@ A web process holds many waiting clients at once, so it has one socket for all o
 `hub.<random>`: `notify()` also writes the channel's name there, and the process's one
 `Hub` thread hands the wake-up to the waiters of that channel (`hub().waiter(channel)`),
 sync or async. A thousand waiters cost one socket and one thread, not a thousand.
+
+Across hosts (LLM_WAKEUPS=postgres, llm/queue/pgwakeups.py), `notify()` also sends a
+PostgreSQL NOTIFY, and each process that listens here hears the other boxes' wake-ups on
+one connection of its own and hands them to its listeners and hub (`wake_here`).
 """
 
 import asyncio
@@ -33,6 +37,17 @@ from django.conf import settings
 from llmsite import datadir
 
 _sender = None
+_mine = defaultdict(set)  # channel: this process's Listeners (woken by other boxes' wake-ups)
+_mine_lock = threading.Lock()
+
+
+def _across_hosts():
+    """The module that carries wake-ups to other boxes, or None on one box (the default)."""
+    if settings.LLM_WAKEUPS == "postgres":
+        from llm.queue import pgwakeups
+
+        return pgwakeups
+    return None
 
 
 def run_dir():
@@ -48,6 +63,11 @@ class Listener:
         self.sock.bind(str(self.path))
         self.path.chmod(datadir.FILE_MODE)  # bind() makes it 0755 less the umask; its folder is 0700 anyway
         self.sock.setblocking(False)
+        self.pid = os.getpid()
+        with _mine_lock:
+            _mine[channel].add(self)
+        if remote := _across_hosts():
+            remote.relay(wake_here)
 
     def wait(self, timeout):
         """Block until a wake-up arrives or `timeout` seconds pass; True if woken.
@@ -67,6 +87,9 @@ class Listener:
                 return True
 
     def close(self):
+        with _mine_lock:
+            for listeners in _mine.values():
+                listeners.discard(self)
         self.sock.close()
         self.path.unlink(missing_ok=True)
 
@@ -108,7 +131,27 @@ def notify(channel):
         except OSError as exc:
             if exc.errno != errno.ENOTSOCK:
                 raise
+    if remote := _across_hosts():
+        remote.send(channel)
     return reached
+
+
+def wake_here(channel):
+    """Wake this process's listeners of `channel` and its hub's waiters (all of them for None):
+    a wake-up from another box, heard by this process's relay."""
+    with _mine_lock:
+        listeners = [listener for name, group in _mine.items() if channel in (None, name) for listener in group]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+        for listener in listeners:
+            if listener.pid != os.getpid():
+                continue  # inherited over a fork: its owner is another process
+            try:
+                sender.sendto(b"!", socket.MSG_DONTWAIT, str(listener.path))
+            except OSError:
+                pass  # full (it has wake-ups to read) or closed meanwhile
+    current = _hub
+    if current is not None and current.pid == os.getpid():
+        current.dispatch(channel)
 
 
 def sweep():
@@ -187,6 +230,8 @@ class Hub:
         self.lock = threading.Lock()
         atexit.register(self.path.unlink, missing_ok=True)
         threading.Thread(target=self._listen, name="llm-wakeups", daemon=True).start()
+        if remote := _across_hosts():
+            remote.relay(wake_here)
 
     def waiter(self, channel):
         return Waiter(self, channel)
@@ -201,10 +246,17 @@ class Hub:
                 channel = self.sock.recv(256).decode(errors="replace")
             except OSError:
                 return  # closed
-            with self.lock:
+            self.dispatch(channel)
+
+    def dispatch(self, channel):
+        """Wake the waiters of `channel` (all of them for None)."""
+        with self.lock:
+            if channel is None:
+                waiters = {waiter for group in self.waiters.values() for waiter in group}
+            else:
                 waiters = list(self.waiters.get(channel, ()))
-            for waiter in waiters:
-                waiter.wake()
+        for waiter in waiters:
+            waiter.wake()
 
 
 class Waiter:

@@ -1,5 +1,6 @@
 """Two worker groups standing for two hosts (own LLM_HOST_ID, own run directory) over one database."""
 
+import os
 import re
 
 import pytest
@@ -44,3 +45,22 @@ def test_two_worker_hosts_share_the_nodes_and_one_takes_over_when_the_other_dies
         # The other host takes new work alone, and wakes itself for it (no wake-up reaches it).
         late = submit(service, "llama3.2:1b", "late")
         assert poll(lambda: service.wait_until_finished(late, timeout=60), 60)["status"] == "done"
+
+
+POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+# Every poll far past the test's deadline: only a wake-up from the other host can start the task
+# (and tell the web server it ended) in time.
+NO_POLLING = {"LLM_WAKEUPS": "postgres", "Q_POLL_SECONDS": "120", "LLM_POLL_SECONDS": "120",
+              "LLM_SAFETY_NET_MINUTES": "10"}
+
+
+@pytest.mark.skipif(not POSTGRES, reason="wake-ups between hosts go over PostgreSQL NOTIFY")
+def test_a_request_stored_on_one_host_runs_on_another_at_once_with_postgres_wake_ups(fleet):
+    with Service.start(fleet.first, env={**fleet.env(), **NO_POLLING}, worker=False) as service:
+        service.start_other_host_worker("host2")  # the only worker, with a run directory of its own
+        service.wait_for_worker(host="host2")
+        body = {"model": "llama3.2:1b", "prompt": "across", "options": {"max_tokens": 5}}
+        response = service.post("/generate", body, timeout=60)  # waits for the answer
+        assert response.status_code == 200, response.text  # 202 had it not ended in the wait
+        assert response.json()["success"] is True
+        assert ran_by(service, "worker-host2.log") == 1

@@ -100,15 +100,17 @@ class Service:
         self.others = []  # worker groups standing for other hosts
 
     @classmethod
-    def start(cls, standin, before_start=None, **kwargs):
-        """Migrate, then start web and worker; `before_start(service)` runs between (to seed the database)."""
+    def start(cls, standin, before_start=None, worker=True, **kwargs):
+        """Migrate, then start web and worker; `before_start(service)` runs between (to seed the database).
+        Without `worker`, the web server alone: work runs on other hosts' workers (`start_other_host_worker`)."""
         service = cls(standin, **kwargs)
         try:
             service._run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"])
             if before_start is not None:
                 before_start(service)
             service.start_web()
-            service.start_worker()
+            if worker:
+                service.start_worker()
         except BaseException:
             service.stop()
             raise
@@ -139,9 +141,9 @@ class Service:
         self.others.append(worker)
         return worker
 
-    def wait_for_worker(self, timeout=60):
-        """Return once the worker's cluster says it runs (a benchmark's clock should not count its start)."""
-        log = self.folder / "worker.log"
+    def wait_for_worker(self, timeout=60, host=None):
+        """Return once the worker's cluster (or `host`'s) says it runs (a benchmark's clock should not count its start)."""
+        log = self.folder / (f"worker-{host}.log" if host else "worker.log")
         poll(lambda: log.exists() and "] running." in log.read_text(errors="replace"), timeout,
              message=f"the worker to start\n{self.logs()}")
 
