@@ -66,7 +66,9 @@ class TooManyOpenWaits(Refused):
 
 # --- Open waits ----------------------------------------------------------------------------------
 
-_open_waits = Counter()  # token pk: its calls waiting or streaming now, in this process
+# A token's calls waiting or streaming now, in this process, by the token's key hash: unique for
+# ever, where a primary key can be handed out again (SQLite reuses one whose row is gone).
+_open_waits = Counter()
 _open_waits_lock = threading.Lock()
 
 
@@ -93,18 +95,18 @@ def open_wait(token: ApiToken | None) -> OpenWait:
     if token is None or not cap:
         return OpenWait(None)
     with _open_waits_lock:
-        if _open_waits[token.pk] >= cap:
+        if _open_waits[token.key_hash] >= cap:
             raise TooManyOpenWaits(
                 f"This token already has {cap} calls waiting or streaming (LLM_MAX_OPEN_WAITS_PER_TOKEN); "
                 f"try again when one has ended"
             )
-        _open_waits[token.pk] += 1
-    return OpenWait(token.pk)
+        _open_waits[token.key_hash] += 1
+    return OpenWait(token.key_hash)
 
 
 def open_waits(token):
     """How many calls of `token` wait or stream now in this process."""
-    return _open_waits.get(token.pk, 0)
+    return _open_waits.get(token.key_hash, 0)
 
 
 # --- Text --------------------------------------------------------------------------------------
