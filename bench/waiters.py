@@ -207,10 +207,11 @@ def report(args, r):
         ]
     if p99 >= 0.1:
         lines += [
-            "- /status p99 over 100 ms: the load average says how busy the machine was (other processes ran "
-            "beside the benchmark); on a quieter run it was 96 ms. The event loop sends every waiting stream a line "
-            "about once a second (its place, or a heartbeat, so that a client that left is noticed), and /status "
-            "itself asks the stand-in for its models and the loaded one.",
+            "- /status p99 over 100 ms, on a quiet machine too (see the load average): the one event loop sends "
+            "every waiting stream a line about once a second (its place, or a heartbeat, so that a client that "
+            "left is noticed), a thousand lines a second among which /status waits its turn, and /status itself "
+            "asks the stand-in for its models and the loaded one. Fewer heartbeats for streams far back in the "
+            "queue, or a second web process, are what to try next.",
         ]
     if r["incomplete"]:
         lines += ["", f"Incomplete, the first: {r['incomplete']}"]
