@@ -100,6 +100,7 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    "llmsite",  # first: its runserver (ASGI, llmsite/management/commands/runserver.py) wins
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -147,7 +148,7 @@ TEMPLATES = [
     },
 ]
 
-WSGI_APPLICATION = "llmsite.wsgi.application"  # runserver and tests; the web server runs llmsite.asgi
+WSGI_APPLICATION = "llmsite.wsgi.application"  # for WSGI servers; runserver and the Procfile serve llmsite.asgi
 ASGI_APPLICATION = "llmsite.asgi.application"
 
 DATABASES = {
