@@ -7,10 +7,14 @@ import sys
 import pytest
 from django.utils import timezone
 
+from llm import audit, catalog
 from llm.engine import nodes, residency
-from llm.models import Lease, Node
+from llm.engine.ollama import ModelNotFound, OllamaUnavailable
+from llm.models import AuditEntry, Lease, Node
 from llm.queue import intake, runner
-from tests.support.service import REPO_ROOT
+from llm.rules import actions
+from llm.rules.roles import Actor
+from tests.support.service import REPO_ROOT, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -140,3 +144,37 @@ def test_queue_positions_follow_the_fleet_order(fleet, idle_worker):
     assert [positions[request.pk] for request in requests] == [1, 3, 2, 4]
     assert policy.next_request("a").pk == requests[2].pk
     assert policy.next_request("b").pk == requests[0].pk
+
+
+def _tags(standin):
+    """The catalog names of the models `standin` has installed."""
+    return {catalog.name_for_tag(model["name"]) for model in standin.request("GET", "/api/tags")["models"]}
+
+
+def _remove(standin, name):
+    if name in _tags(standin):
+        standin.request("DELETE", "/api/delete", {"model": catalog.get(name).tag})
+
+
+def test_deleting_a_model_removes_it_from_every_node_that_has_it(fleet, admin_token):
+    _remove(fleet["b"], "phi4:mini")
+    assert "phi4:mini" in _tags(fleet["a"])
+    actions.delete(Actor(token=admin_token[0]), "phi4:mini")
+    assert "phi4:mini" not in _tags(fleet["a"])
+    entry = AuditEntry.objects.get(action=audit.Action.DELETE)
+    assert entry.target == "phi4:mini" and entry.detail["nodes"] == ["a"]
+
+
+def test_a_node_that_does_not_answer_does_not_stop_the_delete_on_the_others(fleet, settings, admin_token):
+    settings.LLM_NODES = {"down": f"http://127.0.0.1:{free_port()}", **settings.LLM_NODES}
+    with pytest.raises(OllamaUnavailable, match=r"could not be deleted on node down .*deleted on a, b"):
+        actions.delete(Actor(token=admin_token[0]), "qwen3:4b")
+    assert "qwen3:4b" not in _tags(fleet["a"]) and "qwen3:4b" not in _tags(fleet["b"])
+
+
+def test_deleting_a_model_no_node_has_is_model_not_found(fleet, admin_token):
+    for standin in fleet.values():
+        _remove(standin, "gemma3:4b")
+    with pytest.raises(ModelNotFound):
+        actions.delete(Actor(token=admin_token[0]), "gemma3:4b")
+    assert not AuditEntry.objects.filter(action=audit.Action.DELETE).exists()

@@ -12,7 +12,7 @@ from contextlib import aclosing
 from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from llm import catalog
@@ -24,7 +24,7 @@ from llm.doors.permissions import IsAdminToken
 from llm.doors.compat import CompatView, end_message, failed_status, resolve_model, submit, unstreamed, validated_options
 from llm.doors.waiting import Stream
 from llm.models import GenerationRequest, ModelPull
-from llm.engine.ollama import client
+from llm.engine.ollama import ModelNotFound, client
 from llm.rules import actions
 from llm.rules.roles import Actor
 
@@ -165,7 +165,10 @@ class Delete(OllamaView):
     def delete(self, request):
         ollama_fields.check_model_call(request.data)
         entry = _entry(request.data.get("model") or request.data.get("name"))
-        actions.delete(Actor.of(request), entry.name)
+        try:
+            actions.delete(Actor.of(request), entry.name)
+        except ModelNotFound as exc:  # Ollama's answer when there is nothing to delete
+            raise NotFound(str(exc)) from None
         return HttpResponse(status=200)
 
 

@@ -66,6 +66,11 @@ class Node(models.Model):
             self.installed = tags
             Node.objects.filter(pk=self.pk).update(installed=tags)
 
+    def forget_installed(self, tag):
+        """`tag` was deleted from this node's disk."""
+        if self.installed and tag in self.installed:
+            self.saw_installed([installed for installed in self.installed if installed != tag])
+
     def mark_used(self):
         self.last_used_at = timezone.now()
         Node.objects.filter(pk=self.pk).update(last_used_at=self.last_used_at)

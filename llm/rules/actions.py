@@ -11,7 +11,7 @@ A change that fails is not written down as done (a pull is: it is asked for at o
 
 from llm import audit, catalog
 from llm.engine import nodes, residency
-from llm.engine.ollama import client
+from llm.engine.ollama import ModelNotFound, OllamaUnavailable, client
 from llm.models import ModelPull, Node
 from llm.queue import intake, runner, tasks
 from llm.rules.roles import Actor, require_operator
@@ -61,11 +61,29 @@ def cancel_pull(actor: Actor, pull: ModelPull) -> bool:
 
 
 def delete(actor: Actor, name: str) -> None:
-    """Remove a catalog model from Ollama's disk."""
+    """Remove a catalog model from the disk of every node that has it. A node without it is
+    skipped; a node that does not answer does not stop the others, and the call then fails
+    naming it (what was deleted is in the audit log). Not found anywhere: ModelNotFound."""
     require_operator(actor)
+    tag = catalog.get(name).tag
+    deleted, unreachable = [], []
     for node in nodes.names():
-        nodes.ollama(node).delete(catalog.get(name).tag)
-    audit.record(Action.DELETE, name, **actor.audit_fields())
+        try:
+            nodes.ollama(node).delete(tag)
+        except ModelNotFound:
+            continue
+        except OllamaUnavailable as exc:
+            unreachable.append(f"{node} ({exc})")
+            continue
+        deleted.append(node)
+        nodes.get(node).forget_installed(tag)
+    if deleted:
+        audit.record(Action.DELETE, name, **actor.audit_fields(), **_nodes_field(deleted))
+    if unreachable:
+        raise OllamaUnavailable(f"{name} could not be deleted on node {', '.join(unreachable)}"
+                                + (f"; it was deleted on {', '.join(deleted)}" if deleted else ""))
+    if not deleted:
+        raise ModelNotFound(f"model '{name}' not found", status_code=404)
 
 
 def process_queue(actor: Actor, max_iterations: int, wait: float) -> int:
@@ -95,3 +113,7 @@ def take_out_of_service(actor: Actor, node: str, in_service: bool) -> None:
 
 def _node_field(node):
     return {"node": node} if node else {}
+
+
+def _nodes_field(names):
+    return {"nodes": names} if nodes.is_fleet() else {}
