@@ -19,45 +19,24 @@ between the real-tokens markers of docs/benchmarks.md.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
-import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import requests
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from llm.standin.backend import REAL_EXTRAS_HINT, real_extras_missing  # noqa: E402
-from tests.support.service import Service  # noqa: E402
-from tests.support.standin import Standin  # noqa: E402
-
-DOC = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- real-tokens:start -->", "<!-- real-tokens:end -->"
-MODEL = "llama3.2:1b"
-PROMPT = "Write a detailed essay about the history of the printing press."
+from bench.real import MODEL, PROMPT, arguments, command, for_the_service, greedy, real_standin_service  # noqa: E402
+from bench.report import publish  # noqa: E402
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=10, help="measured calls on each side (after one warm-up)")
-    parser.add_argument("--tokens", type=int, default=256, help="num_predict of every call")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
-    args = parser.parse_args(argv)
-    missing = real_extras_missing()
-    if missing:
-        raise SystemExit(f"{missing}: install the real-inference extras first ({REAL_EXTRAS_HINT})")
-
-    options = {"temperature": 0, "seed": 1, "num_predict": args.tokens}
-    with Standin.start(backend="llama", timeout=60) as standin, Service.start(standin) as service:
-        direct = requests.Session()
-        direct.trust_env = False
-
+    args = arguments(__doc__.split("\n\n")[0], runs=10, argv=argv)
+    options = greedy(args.tokens)
+    with real_standin_service() as (standin, service, direct):
         def call_direct():
             started = time.monotonic()
             response = direct.post(standin.url + "/api/generate", timeout=300,
@@ -68,9 +47,7 @@ def main(argv=None) -> int:
 
         def call_service():
             started = time.monotonic()
-            body = {"model": MODEL, "prompt": PROMPT, "wait": True,
-                    "options": {**options, "max_tokens": options["num_predict"]}}
-            body["options"].pop("num_predict")
+            body = {"model": MODEL, "prompt": PROMPT, "wait": True, "options": for_the_service(options)}
             response = service.post("/generate", body, timeout=300)
             wall = time.monotonic() - started
             assert response.status_code == 200, response.text
@@ -86,11 +63,7 @@ def main(argv=None) -> int:
         if texts["direct"] != texts["service"]:
             print("warning: the two sides wrote different text", file=sys.stderr)
 
-    table = _table(runs, args)
-    print(table)
-    if not args.no_write:
-        _write(table)
-        print(f"written to {DOC.relative_to(ROOT)}")
+    publish("real-tokens", _table(runs, args), write=not args.no_write)
     return 0
 
 
@@ -108,8 +81,7 @@ def _table(runs, args) -> str:
     direct, service = _rates(runs["direct"]), _rates(runs["service"])
     cost = (1 - service[0] / direct[0]) * 100
     added = (service[4] - direct[4]) / direct[2] * 100
-    command = "bench/real_tokens.py" + (f" --runs {args.runs}" if args.runs != 10 else "") + (
-        f" --tokens {args.tokens}" if args.tokens != 256 else "")
+    again = command("bench/real_tokens.py", args)
     database = "PostgreSQL" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "SQLite"
     lines = [
         "## Real tokens: the gateway against the stand-in called directly",
@@ -132,22 +104,9 @@ def _table(runs, args) -> str:
         f"worker wake-up, relay of the stream, result saved and read back); wall tokens/s differ by {cost:.1f}%, "
         "which also carries the model's own run-to-run noise (its tokens/s column).",
         "",
-        f"Reproduce: `.venv/bin/python {command}` (needs the real-inference extras: `bin/test` installs them).",
+        f"Reproduce: `.venv/bin/python {again}` (needs the real-inference extras: `bin/test` installs them).",
     ]
     return "\n".join(lines)
-
-
-def _write(table: str) -> None:
-    """Replace only the text between this benchmark's markers; other sections stay as they are."""
-    DOC.parent.mkdir(exist_ok=True)
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    block = f"{START}\n{table}\n{END}"
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(text)
 
 
 if __name__ == "__main__":

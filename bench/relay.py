@@ -20,7 +20,6 @@ between the relay markers of docs/benchmarks.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -29,41 +28,24 @@ import sys
 import time
 from pathlib import Path
 
-import requests
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import procfs  # noqa: E402
+from bench.real import MODEL, PROMPT, arguments, command, for_the_service, greedy, real_standin_service  # noqa: E402
 from bench.report import publish  # noqa: E402
-from llm.standin.backend import REAL_EXTRAS_HINT, real_extras_missing  # noqa: E402
-from tests.support.service import Service  # noqa: E402
-from tests.support.standin import Standin  # noqa: E402
-
-MODEL = "llama3.2:1b"
-PROMPT = "Write a detailed essay about the history of the printing press."
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=20, help="measured calls on each side (after a warm-up)")
-    parser.add_argument("--tokens", type=int, default=256, help="num_predict of every call")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
-    args = parser.parse_args(argv)
-    missing = real_extras_missing()
-    if missing:
-        raise SystemExit(f"{missing}: install the real-inference extras first ({REAL_EXTRAS_HINT})")
-    options = {"temperature": 0, "seed": 1, "num_predict": args.tokens}
-    with Standin.start(backend="llama", timeout=60) as standin, Service.start(standin) as service:
-        found = measure(standin, service, options, args.runs)
+    args = arguments(__doc__.split("\n\n")[0], runs=20, argv=argv)
+    with real_standin_service() as (standin, service, direct):
+        found = measure(standin, service, direct, greedy(args.tokens), args.runs)
     text = report(args, found)
     publish("relay", text, write=not args.no_write)
     return 0
 
 
-def measure(standin, service, options, runs):
-    direct = requests.Session()
-    direct.trust_env = False
+def measure(standin, service, direct, options, runs):
     pids = {"worker": procfs.session_pids(service.worker.pid), "web": procfs.session_pids(service.web.pid),
             "model": [standin.proc.pid]}
 
@@ -78,8 +60,7 @@ def measure(standin, service, options, runs):
         return final
 
     def call_relayed():
-        body = {"model": MODEL, "prompt": PROMPT, "wait": True,
-                "options": {**{k: v for k, v in options.items() if k != "num_predict"}, "max_tokens": options["num_predict"]}}
+        body = {"model": MODEL, "prompt": PROMPT, "wait": True, "options": for_the_service(options)}
         before = {side: procfs.cpu_seconds(members) for side, members in pids.items()}
         response = service.post("/generate", body, timeout=300)
         cpu = {side: procfs.cpu_seconds(members) - before[side] for side, members in pids.items()}
@@ -107,12 +88,11 @@ def report(args, found):
     cpu_ms = {side: 1000 * statistics.median(cpu[side] for cpu, _ in found["cpu"]) for side in ("worker", "web", "model")}
     share = statistics.median((cpu["worker"] + cpu["web"]) / cpu["model"] for cpu, _ in found["cpu"])
     tokens = statistics.median(count for _, count in found["cpu"])
-    command = "bench/relay.py" + (f" --runs {args.runs}" if args.runs != 20 else "") + (
-        f" --tokens {args.tokens}" if args.tokens != 256 else "")
+    again = command("bench/relay.py", args)
     return "\n".join([
         "## Relay: what streaming through the service costs the model",
         "",
-        f"`.venv/bin/python {command}`: the real stand-in (SmolLM2-135M-Instruct Q4_1 through llama-cpp-python, "
+        f"`.venv/bin/python {again}`: the real stand-in (SmolLM2-135M-Instruct Q4_1 through llama-cpp-python, "
         f"greedy, `num_predict` {args.tokens}) called directly (streamed) and through the service (`POST generate`, "
         f"wait; the worker relays the stream and stores the text every LLM_STREAM_FLUSH_SECONDS), alternately, "
         f"{args.runs} calls each after a warm-up; SQLite, {os.cpu_count()} cores, Python {platform.python_version()}; "

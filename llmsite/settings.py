@@ -234,11 +234,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
-    "PREPROCESSING_HOOKS": ["llm.doors.schema.only_this_api"],
+    "PREPROCESSING_HOOKS": ["llm.doors.schema.hooks.only_this_api"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "llm.doors.schema.retry_after_on_429",
-        "llm.doors.schema.door_bodies_required",
+        "llm.doors.schema.hooks.retry_after_on_429",
+        "llm.doors.schema.hooks.door_bodies_required",
     ],
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files, no CDN
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -1,4 +1,4 @@
-"""How the box has been doing: the figures of the dashboard's history charts and token usage.
+"""How the box has been doing: the figures of the dashboard's history charts (per token: usage.py).
 
 Plain functions over querysets. Every figure is computed by the database from our
 own tables, over a window of the last hour, day or week cut into buckets:
@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.core.cache import cache
-from django.db.models import Count, F, FloatField, Func, Q, Sum, Value
+from django.db.models import Count, FloatField, Func, Sum, Value
 from django.utils import timezone
 
 from llm import audit
-from llm.models import ApiToken, AuditEntry, GenerationRequest
+from llm.models import AuditEntry, GenerationRequest
 
 Status = GenerationRequest.Status
 FINAL = (Status.DONE, Status.FAILED, Status.CANCELLED)
@@ -87,7 +87,7 @@ class EpochSeconds(Func):
         return self.as_sql(compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)::double precision")
 
 
-def _seconds_between(earlier: str, later: str):
+def seconds_between(earlier: str, later: str):
     return EpochSeconds(later) - EpochSeconds(earlier)
 
 
@@ -110,7 +110,7 @@ def _bucket(column: str, win: Period):
     return _Truncate((EpochSeconds(column) - Value(start)) / Value(win.step.total_seconds()))
 
 
-def _finished_in(win: Period, queryset=None):
+def finished_in(win: Period, queryset=None):
     queryset = GenerationRequest.objects.all() if queryset is None else queryset
     return queryset.filter(finished_at__gte=win.start, finished_at__lt=win.end, status__in=FINAL)
 
@@ -124,7 +124,7 @@ def requests_by_model(win: Period) -> dict:
     {model: {"requests": [...], "failed": [...], "cancelled": [...], "tokens_per_second": [...]}}
     """
     rows = (
-        _finished_in(win)
+        finished_in(win)
         .annotate(bucket=_bucket("finished_at", win))
         .values("bucket", "model", "status")
         .annotate(n=Count("pk"), tokens=Sum("eval_count"), nanoseconds=Sum("eval_duration"))
@@ -187,8 +187,8 @@ def _ranks(histogram, fractions):
 
 def waits(win: Period) -> dict:
     """Seconds from queued to started, p50 and p95 per bucket (None where nothing ran)."""
-    started = _finished_in(win).filter(started_at__isnull=False)
-    found = percentiles(started, _bucket("finished_at", win), _seconds_between("created_at", "started_at"))
+    started = finished_in(win).filter(started_at__isnull=False)
+    found = percentiles(started, _bucket("finished_at", win), seconds_between("created_at", "started_at"))
     p50, p95 = [None] * win.count, [None] * win.count
     for bucket, values in found.items():
         p50[int(bucket)], p95[int(bucket)] = round(values[0.5], 3), round(values[0.95], 3)
@@ -339,79 +339,3 @@ def _assembled(buckets, loaded):
         "waits": {"p50": [figures["p50"] for figures in buckets], "p95": [figures["p95"] for figures in buckets]},
         "loads": {"actual": actual, "fcfs": fcfs, "saved": sum(fcfs) - sum(actual)},
     }
-
-
-# --- usage per token ------------------------------------------------------------------
-
-@dataclass
-class TokenUsage:
-    token: ApiToken
-    requests: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-    wait_p50: float | None = None
-    wait_p95: float | None = None
-
-    @property
-    def name(self) -> str:
-        return self.token.name
-
-    @property
-    def last_used(self):
-        return self.token.last_used_at
-
-    @property
-    def refusals(self) -> int:
-        return self.token.rate_limited_count
-
-
-USAGE_SORTS = ("name", "requests", "tokens_in", "tokens_out", "wait_p50", "wait_p95", "last_used", "refusals")
-
-
-def token_usage(name: str, sort: str = "requests", descending: bool = True, now: datetime | None = None) -> list:
-    """A `TokenUsage` per token: what it asked for in the range `name` (requests finished), and its refusals.
-
-    Tokens with no request in the range are listed too, with zeros.
-    """
-    win = window(name, now)
-    finished = _finished_in(win).filter(token__isnull=False)
-    sums = finished.values("token").annotate(
-        requests=Count("pk"),
-        tokens_in=Sum("prompt_eval_count"),
-        tokens_out=Sum("eval_count"),
-        failed=Count("pk", filter=Q(status=Status.FAILED)),
-        cancelled=Count("pk", filter=Q(status=Status.CANCELLED)),
-    ).order_by()
-    sums = {row.pop("token"): row for row in sums}
-    waited = percentiles(
-        finished.filter(started_at__isnull=False), F("token_id"), _seconds_between("created_at", "started_at")
-    )
-    rows = []
-    for token in ApiToken.objects.all():
-        row = sums.get(token.pk, {})
-        waits = waited.get(token.pk, {})
-        rows.append(TokenUsage(
-            token,
-            requests=row.get("requests", 0),
-            failed=row.get("failed", 0),
-            cancelled=row.get("cancelled", 0),
-            tokens_in=row.get("tokens_in") or 0,
-            tokens_out=row.get("tokens_out") or 0,
-            wait_p50=_rounded(waits.get(0.5)),
-            wait_p95=_rounded(waits.get(0.95)),
-        ))
-    key = sort if sort in USAGE_SORTS else "requests"
-
-    def order(usage):
-        value = getattr(usage, key)
-        if isinstance(value, str):
-            value = value.lower()
-        return (value is not None, value if value is not None else 0, usage.name.lower())
-
-    return sorted(rows, key=order, reverse=descending)
-
-
-def _rounded(seconds):
-    return None if seconds is None else round(seconds, 3)

@@ -15,6 +15,7 @@ from llm.engine import residency
 from llm.queue import intake
 from llm.dashboard import charts, panels
 from llm.dashboard import history as history_figures
+from llm.dashboard import usage as usage_figures
 from llm.dashboard.access import staff_required
 from llm.dashboard.forms import CatalogModelForm, NodeServiceForm, PromptForm
 from llm.models import GenerationRequest, ModelPull
@@ -43,7 +44,7 @@ def history(request):
 def usage(request):
     """Usage per token over a range, sortable by any column."""
     range_name, (sort, descending) = _range(request), _sort(request)
-    tokens = history_figures.token_usage(range_name, sort, descending)
+    tokens = usage_figures.token_usage(range_name, sort, descending)
     columns = _usage_columns(range_name, sort, descending)
     context = {"tokens": tokens, "range": range_name, "columns": columns, "ranges": charts.RANGE_LABELS.items()}
     return render(request, "llm/usage.html", context)
@@ -171,10 +172,10 @@ def _range(request):
 def _sort(request):
     """?sort=<column>, descending unless ?dir=asc; an unknown column sorts by requests."""
     sort = request.GET.get("sort", "")
-    return (sort if sort in history_figures.USAGE_SORTS else "requests"), request.GET.get("dir") != "asc"
+    return (sort if sort in usage_figures.USAGE_SORTS else "requests"), request.GET.get("dir") != "asc"
 
 
-USAGE_COLUMNS = [  # (history.USAGE_SORTS, heading)
+USAGE_COLUMNS = [  # (usage_figures.USAGE_SORTS, heading)
     ("name", "Token"), ("requests", "Requests"), ("tokens_in", "Tokens in"), ("tokens_out", "Tokens out"),
     ("wait_p50", "Wait p50"), ("wait_p95", "Wait p95"), ("last_used", "Last used"), ("refusals", "Rate-limit refusals"),
 ]

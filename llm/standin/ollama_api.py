@@ -1,4 +1,5 @@
-"""The Ollama endpoints of the stand-in, shaped as in ollama/ollama docs/api.md.
+"""The Ollama endpoints of the stand-in, shaped as in ollama/ollama docs/api.md
+(the embedding ones in embeddings.py).
 
 Each route is ``fn(handler, faults)``; ``handler`` is the server's request
 handler (it provides json_body, send_json, start_stream, stream_line, ...).
@@ -6,34 +7,28 @@ handler (it provides json_body, send_json, start_stream, stream_line, ...).
 
 from __future__ import annotations
 
-import math
 import time
 
-from .backend import hashed_embedding, prompt_text, token_id
-from llm.engine.keepalive import BadRequest, parse_keep_alive
+from .backend import prompt_text, token_id
+from llm.engine.keepalive import BadRequest
+from .calls import DEFAULT_CONTEXT, installed, model_name, not_found
+from .embeddings import embed, embeddings
 from .models import ModelSpec
 from .state import LoadError, utc_now_str
 
 VERSION = "0.12.6"
 DEFAULT_NUM_PREDICT = 24
-DEFAULT_CONTEXT = 4096  # tokens, as /api/ps reports every model's context_length
-CONTEXT_EXCEEDED = "the input length exceeds the context length"
 PULL_NOT_FOUND = "pull model manifest: file does not exist"
-
-
-def not_found(name: str) -> str:
-    return f'model "{name}" not found, try pulling it first'
-
-
-def _model_name(req: dict) -> str:
-    name = req.get("model") or req.get("name")
-    if not name or not isinstance(name, str):
-        raise BadRequest("model is required")
-    return name
 
 
 def _stream_wanted(req: dict) -> bool:
     return req.get("stream") is not False
+
+
+def _drop_after(faults) -> int | None:
+    """The ``drop_after_chunks`` fault: close the connection after that many chunks (None: never)."""
+    drop = faults.get("drop_after_chunks")
+    return int(drop) if drop is not None and drop is not False else None
 
 
 def _stops(options: dict) -> list[str]:
@@ -68,13 +63,13 @@ def ps(h, faults) -> None:
         models.append({
             "name": spec.name, "model": spec.name, "size": spec.size, "digest": spec.digest,
             "details": spec.details(), "expires_at": expires_at, "size_vram": 0,
-            "context_length": 4096,
+            "context_length": DEFAULT_CONTEXT,
         })
     h.send_json(200, {"models": models})
 
 
 def show(h, faults) -> None:
-    name = _model_name(h.json_body())
+    name = model_name(h.json_body())
     spec = h.server.state.installed_spec(name)
     if spec is None:
         h.send_error_json(404, not_found(name))
@@ -103,7 +98,7 @@ def show(h, faults) -> None:
 
 
 def delete(h, faults) -> None:
-    name = _model_name(h.json_body())
+    name = model_name(h.json_body())
     if h.server.state.delete(name):
         h.send_bytes(200, b"", "text/plain")
     else:
@@ -122,8 +117,8 @@ def chat(h, faults) -> None:
 def _generation(h, faults, chat: bool) -> None:
     started = time.monotonic()
     req = h.json_body()
-    name = _model_name(req)
-    found = _installed(h, faults, req, name, not_found(name))
+    name = model_name(req)
+    found = installed(h, faults, req, name, not_found(name))
     if found is None:
         return
     state, spec, keep_alive, options = found
@@ -192,8 +187,7 @@ def _produce(h, faults, spec: ModelSpec, chat: bool, req: dict, payload, options
     num_predict = options.get("num_predict")
     cap = DEFAULT_NUM_PREDICT if not isinstance(num_predict, (int, float)) else int(num_predict)
     stops = _stops(options)
-    drop = faults.get("drop_after_chunks")
-    drop = int(drop) if drop is not None and drop is not False else None
+    drop = _drop_after(faults)
 
     eval_start = time.monotonic()
     prompt_eval_ns = max(int((eval_start - started) * 1e9) - load_ns, 1)
@@ -273,132 +267,10 @@ def _cut_at_stop(text: str, token: str, stops: list[str]) -> tuple[str, bool]:
     return candidate[len(text):max(min(hits), len(text))], True
 
 
-# ------------------------------------------------------------- embeddings
-def embed(h, faults) -> None:
-    """/api/embed: one normalized vector per input, cut to ``dimensions`` (and normalized again)."""
-    req = h.json_body()
-    _embedding(h, faults, req, _embed_input(req.get("input")), legacy=False)
-
-
-def embeddings(h, faults) -> None:
-    """The legacy /api/embeddings: one ``prompt``, one vector, not normalized."""
-    req = h.json_body()
-    prompt = req.get("prompt") or ""
-    if not isinstance(prompt, str):
-        raise BadRequest("prompt must be a string")
-    _embedding(h, faults, req, [prompt] if prompt else [], legacy=True)
-
-
-def _embed_input(value) -> list[str]:
-    """Ollama's rule: a string (empty: no input) or a list of strings; anything else is refused."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value] if value else []
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return value
-    raise BadRequest("invalid input type")
-
-
-def _embedding(h, faults, req: dict, texts: list[str], legacy: bool) -> None:
-    started = time.monotonic()
-    name = _model_name(req)
-    found = _installed(h, faults, req, name, not_found(name) if legacy else f"model '{name}' not found")
-    if found is None:
-        return
-    state, spec, keep_alive, options = found
-    truncate, dimensions = req.get("truncate", True), req.get("dimensions") or 0
-    if not isinstance(truncate, bool):
-        raise BadRequest("truncate must be true or false")
-    if isinstance(dimensions, bool) or not isinstance(dimensions, int):
-        raise BadRequest("dimensions must be an integer")
-    num_ctx = options.get("num_ctx")
-    context = num_ctx if isinstance(num_ctx, int) and not isinstance(num_ctx, bool) and num_ctx > 0 else DEFAULT_CONTEXT
-
-    state.begin_generation()
-    try:
-        try:
-            resident, load_ns = state.acquire(spec, keep_alive)
-        except LoadError as exc:
-            status, body = 500, {"error": str(exc)}
-        else:
-            try:
-                status, body = _vectors(h, spec, texts, context, truncate, dimensions, legacy)
-            finally:
-                # Released (and unloaded for keep_alive 0) before the client hears back.
-                state.release(resident)
-    finally:
-        state.end_generation()
-    if status == 200 and not legacy:
-        body = {"model": name, **body}
-        if texts:
-            body.update(total_duration=int((time.monotonic() - started) * 1e9), load_duration=load_ns)
-    h.send_json(status, body)
-
-
-def _vectors(h, spec: ModelSpec, texts: list[str], context: int, truncate: bool, dimensions: int,
-             legacy: bool) -> tuple[int, dict]:
-    state, backend = h.server.state, h.server.backend
-    if not texts:  # nothing to embed: the model is loaded, that is all
-        return 200, {"embedding": []} if legacy else {"embeddings": []}
-    state.count_embed(spec)
-    _, token_seconds, _ = state.timing()
-    vectors, count = [], 0
-    for text in texts:
-        tokens = backend.embedding_tokens(spec.name, text)
-        if len(tokens) > context:
-            if not truncate:
-                return 400, {"error": CONTEXT_EXCEEDED}
-            tokens = tokens[:context]
-        if token_seconds > 0:
-            time.sleep(token_seconds)
-        count += len(tokens)
-        vector = hashed_embedding(spec.name, tokens)
-        if not legacy:
-            vector = _normalized(vector)
-            if 0 < dimensions < len(vector):
-                vector = _normalized(vector[:dimensions])
-        vectors.append(vector)
-    if legacy:
-        return 200, {"embedding": vectors[0]}
-    return 200, {"embeddings": vectors, "prompt_eval_count": count}
-
-
-def _normalized(vector: list[float]) -> list[float]:
-    scale = 1.0 / max(math.sqrt(sum(value * value for value in vector)), 1e-12)
-    return [value * scale for value in vector]
-
-
-def _installed(h, faults, req: dict, name: str, not_found_message: str):
-    """What a call that runs a model needs: (state, spec, keep_alive, options) of the installed model
-    it names, or None once an injected error or a 404 has been answered."""
-    if _injected_error(h, faults):
-        return None
-    state = h.server.state
-    spec = state.installed_spec(name)
-    if spec is None:
-        h.send_error_json(404, not_found_message)
-        return None
-    keep_alive = parse_keep_alive(req.get("keep_alive"))
-    options = req.get("options") or {}
-    if not isinstance(options, dict):
-        raise BadRequest("options must be an object")
-    return state, spec, keep_alive, options
-
-
-def _injected_error(h, faults) -> bool:
-    """The ``error`` fault: answer with it instead (True when it did)."""
-    if not faults.get("error"):
-        return False
-    err = faults["error"] if isinstance(faults["error"], dict) else {}
-    h.send_error_json(int(err.get("status", 500)), str(err.get("message", "stand-in injected error")))
-    return True
-
-
 # ------------------------------------------------------------------- pull
 def pull(h, faults) -> None:
     req = h.json_body()
-    name = _model_name(req)
+    name = model_name(req)
     stream = _stream_wanted(req)
     state = h.server.state
     state.count_pull()
@@ -411,8 +283,7 @@ def pull(h, faults) -> None:
         else:
             h.send_error_json(500, PULL_NOT_FOUND)
         return
-    drop = faults.get("drop_after_chunks")
-    drop = int(drop) if drop is not None and drop is not False else None
+    drop = _drop_after(faults)
     if stream:
         h.start_stream()
     sent = 0
