@@ -67,7 +67,7 @@ async def follow(generation):
                     yield Event("end")
                     return
                 if generation.status == Status.QUEUED:
-                    snapshot = await _board()
+                    snapshot = await _board(generation.created_at if place is None else None)
                     if snapshot.place(generation.pk) != place:
                         place = snapshot.place(generation.pk)
                         yield Event("queued", position=place, length=snapshot.length)
@@ -124,10 +124,12 @@ def _look_pause():
     return LOOK_SECONDS * random.uniform(0.8, 1.0)
 
 
-async def _board():
-    """The shared board. When it is due to look again, one waiter has it look for all, and
-    the others go on with the last snapshot meanwhile (a request stored since it looked is at
-    the end of the line there): a thousand waiters do not queue a thousand looks on the pool."""
+async def _board(since=None):
+    """The shared board, having looked since `since` (a request's created_at) if given. When it
+    is due to look again, one waiter has it look for all, and the others go on with the last
+    snapshot meanwhile: a thousand waiters do not queue a thousand looks on the pool."""
+    if since is not None:
+        return board.cached(since) or await offthread.run(board.current, False, since)
     if (snapshot := board.cached()) is not None:
         return snapshot
     if board.looking and board.snapshot is not None:

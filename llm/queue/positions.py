@@ -6,14 +6,16 @@ So one `Board` per process keeps the last order. It looks whether the queue chan
 small query: the unfinished requests and their status) whenever a call answers with a place
 (a 202, GET requests/<id>), and for the waiting clients at most once per CHECK_SECONDS;
 it orders the queue again only when the answer differs (or after REORDER_SECONDS, for the
-aging rule, which moves with the clock). A request stored after the last look stands at the end
-of the line until the board looks again: a burst of a thousand new streams costs one look per
-CHECK_SECONDS, not one ordering of the whole queue each.
+aging rule, which moves with the clock). A stream's first place comes from a look after its
+request was stored (the stream makes the board look again, once for all the requests stored
+meanwhile); its later places from the last look, which one waiter renews for all.
 """
 
 import threading
 import time
 from typing import NamedTuple
+
+from django.utils import timezone
 
 from llm.models import GenerationRequest
 from llm.queue import policy
@@ -48,21 +50,25 @@ class Board:
         self.snapshot = None
         self.signature = None
         self.checked_at = self.ordered_at = float("-inf")
+        self.checked_wall = None  # when the board last looked, by the clock requests are stamped with
         self.looking = False  # a waiter has the board look again now (llm/queue/follow.py)
 
-    def cached(self):
-        """The snapshot if the board looked less than CHECK_SECONDS ago, else None."""
-        snapshot = self.snapshot
+    def cached(self, since=None):
+        """The snapshot if the board looked less than CHECK_SECONDS ago (and after `since`, a
+        request's created_at), else None."""
+        snapshot, checked_wall = self.snapshot, self.checked_wall
         if snapshot is None or time.monotonic() - self.checked_at >= CHECK_SECONDS:
+            return None
+        if since is not None and (checked_wall is None or checked_wall < since):
             return None
         return snapshot
 
-    def current(self, check=True):
-        """The snapshot, looked at again first (with `check`) or when `cached()` would give None. Sync: DB."""
+    def current(self, check=True, since=None):
+        """The snapshot, looked at again first (with `check`) or when `cached(since)` would give None. Sync: DB."""
         with self.lock:
-            if not check and (snapshot := self.cached()) is not None:
+            if not check and (snapshot := self.cached(since)) is not None:
                 return snapshot
-            now = time.monotonic()
+            now, wall = time.monotonic(), timezone.now()
             # The highest pk stored, finished or not, read first: a request at or under it that is
             # not among the rows has ended (the unfinished rows alone would say nothing of one
             # that ended while the queue emptied, and its waiter would never look again).
@@ -75,7 +81,7 @@ class Board:
                 self.signature, self.ordered_at = rows, now
             elif newest != self.snapshot.newest:
                 self.snapshot = self.snapshot._replace(newest=newest)
-            self.checked_at = now
+            self.checked_at, self.checked_wall = now, wall
             return self.snapshot
 
 
