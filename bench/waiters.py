@@ -211,8 +211,8 @@ def report(args, r):
         lines += [
             "- /status p99 over 100 ms: see the load average. What stops the one event loop with a thousand "
             "clients waiting: a full garbage collection (~220k objects made by the waiting requests, ~200 ms of "
-            "CPU on this box even with gc.freeze() of what was loaded at start), and /status's own three calls to "
-            "Ollama (tags, ps, version) on a web thread.",
+            "CPU on this box even with gc.freeze() of what was loaded at start), and /status's own two calls to "
+            "Ollama (tags, ps) on a web thread.",
         ]
     if r["incomplete"]:
         lines += ["", f"Incomplete, the first: {r['incomplete']}"]
