@@ -36,11 +36,11 @@ def node_reports():
         }
         ollama = nodes.ollama(node.name)
         try:
-            tags, resident = ollama.tags(), ollama.ps()
+            (tags, standin), resident = ollama.tags_and_standin(), ollama.ps()
             report["current_model"] = catalog.name_for_tag(_tag_of(resident[0])) if resident else None
             report["installed"] = installed_models(tags)
             report["models_fit"] = fit.catalog_fit(tags, resident, local=fit.is_local(ollama.host))
-            report["ollama_standin"] = ollama.standin()
+            report["ollama_standin"] = standin
             node.mark_up()
             node.saw_installed(_tag_of(model) for model in tags)
         except OllamaError as exc:

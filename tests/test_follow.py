@@ -7,6 +7,7 @@ stream ends with an error instead, as a failed request's stream does.
 """
 
 import asyncio
+import time
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -152,3 +153,63 @@ def test_a_wait_ends_without_a_wake_up_when_its_request_ended_and_the_queue_empt
         return await waited
 
     assert async_to_sync(scenario)().status == Status.DONE
+
+
+@pytest.fixture
+def queued():
+    """Two requests waiting their turn: `queued[1]` is second in line."""
+    return [GenerationRequest.objects.create(model="llama3.2:1b", prompt=prompt) for prompt in ("first", "second")]
+
+
+async def within(events, seconds=30):
+    """The next event; a stream that says nothing for `seconds` fails the test."""
+    return await asyncio.wait_for(anext(events), seconds)
+
+
+def test_a_queued_stream_gets_a_line_when_its_place_changes_and_none_while_it_stays(queued, monkeypatch):
+    monkeypatch.setattr(follow, "LOOK_SECONDS", 0.01)
+    monkeypatch.setattr(follow, "HEARTBEAT_SECONDS", 3600)  # no heartbeat comes between the two lines
+
+    async def scenario():
+        events = follow.follow(queued[1])
+        try:
+            place = await within(events)
+            while place.position != 2:  # the shared board may not have seen both yet: its next look does
+                place = await within(events)
+            assert (place.kind, place.length) == ("queued", 2)
+            await change(queued[0], status=Status.CANCELLED)
+            place = await within(events)
+            assert (place.kind, place.position, place.length) == ("queued", 1, 1), "the same place is not sent again"
+        finally:
+            await events.aclose()
+
+    stream(scenario)
+
+
+def test_a_queued_stream_whose_place_stays_sends_a_heartbeat_every_heartbeat_seconds(queued, monkeypatch):
+    monkeypatch.setattr(follow, "LOOK_SECONDS", 0.01)
+    monkeypatch.setattr(follow, "HEARTBEAT_SECONDS", 0.2)
+
+    async def scenario():
+        events = follow.follow(queued[1])
+        try:
+            assert (await within(events)).kind == "queued"
+            for _ in range(2):
+                quiet_since = time.monotonic()
+                assert (await within(events)).kind == "heartbeat"
+                assert time.monotonic() - quiet_since >= follow.HEARTBEAT_SECONDS, "not before its time"
+        finally:
+            await events.aclose()
+
+    stream(scenario)
+
+
+def test_a_queued_stream_closed_by_its_client_cancels_its_request(queued):
+    async def scenario():
+        events = follow.follow(queued[1])
+        assert (await within(events)).kind == "queued"
+        await events.aclose()
+
+    stream(scenario)
+    queued[1].refresh_from_db()
+    assert queued[1].status == Status.CANCELLED

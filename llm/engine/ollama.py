@@ -67,13 +67,19 @@ class Client:
     def version(self):
         return self._call("GET", "/api/version")["version"]
 
-    def standin(self):
-        """The project's Ollama stand-in names its backend in a header ("echo" or "llama"); Ollama: None."""
-        return self._send("GET", "/api/version", None).headers.get("X-Ollama-Standin")
-
     def tags(self):
         """Installed models, as Ollama lists them."""
         return self._call("GET", "/api/tags").get("models") or []
+
+    def tags_and_standin(self):
+        """`tags()`, and the backend the project's Ollama stand-in names in a header of every answer
+        ("echo" or "llama"; Ollama: None), from one call."""
+        response = self._send("GET", "/api/tags", None)
+        try:
+            models = (response.json() if response.content else {}).get("models") or []
+        except ValueError as exc:
+            raise OllamaResponseError("Ollama sent something that is not JSON from /api/tags") from exc
+        return models, response.headers.get("X-Ollama-Standin")
 
     def ps(self):
         """Models resident in memory now."""

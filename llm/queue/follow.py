@@ -8,8 +8,15 @@ SELECT per wake-up here.
 
 Policy for clients that go away: a stream whose client disconnects cancels its
 request, whether it still waits or already runs (the worker then stops reading
-from Ollama at its next flush). A disconnect shows only when we write, so a
-heartbeat goes out every HEARTBEAT_SECONDS while nothing else does.
+from Ollama at its next flush). The server tells a closed connection at once (Django's
+handler listens for the disconnect and cancels the answer); one that vanished without
+closing (a cable pulled, a NAT forgetting it) shows only when we write, so a heartbeat
+goes out every HEARTBEAT_SECONDS while nothing else does, which also keeps proxies from
+timing out an idle stream.
+
+A queued stream gets a line when its place in line changes, not every second: it looks
+at the shared board (llm/queue/positions.py) every LOOK_SECONDS, which costs no line.
+A thousand streams waiting their turn then send nothing but a heartbeat now and then.
 
 A stream is tied to the run whose text it sent (`attempts` counts the runs).
 A second run starts from no text: had it followed on, the client would get the
@@ -27,7 +34,8 @@ from llm.models import GenerationRequest
 from llm.queue import offthread, wakeups
 from llm.queue.positions import board
 
-HEARTBEAT_SECONDS = 1.0
+HEARTBEAT_SECONDS = 15.0  # a line at least this often, when nothing else went out
+LOOK_SECONDS = 1.0  # a waiter nobody woke looks at the shared board this often
 RESTARTED = "The reply broke off and was restarted after part of it was streamed; a stream cannot join two runs"
 DISCONNECTED = "The client disconnected"
 
@@ -49,6 +57,7 @@ async def follow(generation):
     """
     Status = GenerationRequest.Status
     sent, run = 0, None  # how much text went out, and from which run
+    place, last_line = None, time.monotonic()  # the place in line last sent; when the last line went
     try:
         with wakeups.hub().waiter(wakeups.text_channel(generation.request_id)) as waiter:
             await offthread.run(generation.refresh_from_db)  # after subscribing: no wake-up is missed
@@ -57,22 +66,23 @@ async def follow(generation):
                     await offthread.run(_end_restarted, generation)
                     yield Event("end")
                     return
-                produced = False
                 if generation.status == Status.QUEUED:
-                    snapshot = await _board(generation)
-                    yield Event("queued", position=snapshot.place(generation.pk), length=snapshot.length)
-                    produced = True
+                    snapshot = await _board(generation.created_at if place is None else None)
+                    if snapshot.place(generation.pk) != place:
+                        place = snapshot.place(generation.pk)
+                        yield Event("queued", position=place, length=snapshot.length)
+                        last_line = time.monotonic()
                 elif generation.status in (Status.RUNNING, Status.DONE) and len(generation.response) > sent:
                     yield Event("text", text=generation.response[sent:])
                     sent, run = len(generation.response), generation.attempts
-                    produced = True
+                    last_line = time.monotonic()
                 if generation.is_finished:
                     yield Event("end")
                     return
-                started, pause = time.monotonic(), _heartbeat()
-                looked = await look(generation, waiter, pause)
-                if not looked and not produced and time.monotonic() - started >= pause:
+                if (quiet := time.monotonic() - last_line) >= HEARTBEAT_SECONDS:
                     yield Event("heartbeat")
+                    last_line, quiet = time.monotonic(), 0.0
+                await look(generation, waiter, min(_look_pause(), HEARTBEAT_SECONDS - quiet))
     finally:
         if not generation.is_finished:
             await offthread.run(generation.cancel, f"{DISCONNECTED} from the stream")
@@ -88,7 +98,7 @@ async def wait(generation, timeout):
         with wakeups.hub().waiter(wakeups.request_channel(generation.request_id)) as waiter:
             await offthread.run(generation.refresh_from_db)
             while not generation.is_finished and (remaining := deadline - time.monotonic()) > 0:
-                await look(generation, waiter, min(_heartbeat(), remaining))
+                await look(generation, waiter, min(_look_pause(), remaining))
     except BaseException:
         if not generation.is_finished:
             await offthread.run(generation.cancel, DISCONNECTED)
@@ -101,22 +111,34 @@ async def look(generation, waiter, timeout):
     says the request is no longer where we last saw it. True when it was re-read."""
     woken = await waiter.until(timeout)
     if not woken:
-        snapshot = await _board(generation)
+        snapshot = await _board()
         if not snapshot.moved(generation.pk, queued=generation.status == GenerationRequest.Status.QUEUED):
             return False
     await offthread.run(generation.refresh_from_db)
     return True
 
 
-def _heartbeat():
-    """About HEARTBEAT_SECONDS, spread a little: a thousand clients that came at once do not
+def _look_pause():
+    """About LOOK_SECONDS, spread a little: a thousand clients that came at once do not
     all wake in the same millisecond every second."""
-    return HEARTBEAT_SECONDS * random.uniform(0.8, 1.0)
+    return LOOK_SECONDS * random.uniform(0.8, 1.0)
 
 
-async def _board(generation):
-    """The shared board, having looked since `generation` was stored."""
-    return board.cached(generation.created_at) or await offthread.run(board.current, False, generation.created_at)
+async def _board(since=None):
+    """The shared board, having looked since `since` (a request's created_at) if given. When it
+    is due to look again, one waiter has it look for all, and the others go on with the last
+    snapshot meanwhile: a thousand waiters do not queue a thousand looks on the pool."""
+    if since is not None:
+        return board.cached(since) or await offthread.run(board.current, False, since)
+    if (snapshot := board.cached()) is not None:
+        return snapshot
+    if board.looking and board.snapshot is not None:
+        return board.snapshot
+    board.looking = True
+    try:
+        return await offthread.run(board.current, False)
+    finally:
+        board.looking = False
 
 
 def _end_restarted(generation):

@@ -6,8 +6,9 @@ So one `Board` per process keeps the last order. It looks whether the queue chan
 small query: the unfinished requests and their status) whenever a call answers with a place
 (a 202, GET requests/<id>), and for the waiting clients at most once per CHECK_SECONDS;
 it orders the queue again only when the answer differs (or after REORDER_SECONDS, for the
-aging rule, which moves with the clock). A waiter whose request was stored after the last look
-makes the board look again (once for all the requests stored meanwhile).
+aging rule, which moves with the clock). A stream's first place comes from a look after its
+request was stored (the stream makes the board look again, once for all the requests stored
+meanwhile); its later places from the last look, which one waiter renews for all.
 """
 
 import threading
@@ -50,6 +51,7 @@ class Board:
         self.signature = None
         self.checked_at = self.ordered_at = float("-inf")
         self.checked_wall = None  # when the board last looked, by the clock requests are stamped with
+        self.looking = False  # a waiter has the board look again now (llm/queue/follow.py)
 
     def cached(self, since=None):
         """The snapshot if the board looked less than CHECK_SECONDS ago (and after `since`, a

@@ -269,8 +269,9 @@ class Waiter:
         self.channels = [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
         # Sub-channels (a request's text) say in LLM_RUN_DIR that someone follows them (`listening`).
         self.marker = run_dir() / FOLLOWING / f"{channel}.{hub.path.suffix[1:]}" if len(parts) > 1 else None
-        self.flag = threading.Event()
-        self.event = None  # (loop, asyncio.Event) while an async wait is on
+        self.woken = False
+        self.event = None  # (loop, future) while an async wait is on
+        self.blocking = None  # a threading.Event, made at the first wait() from a thread
 
     def __enter__(self):
         with self.hub.lock:
@@ -292,8 +293,12 @@ class Waiter:
                     del self.hub.waiters[channel]
 
     def wake(self):
-        """From the hub's thread: set the flag first, then look for an async wait (see `until`)."""
-        self.flag.set()
+        """From the hub's thread: set the flag first, then look for a wait (see `wait`, `until`)."""
+        self.woken = True
+        with _blocking_lock:
+            blocking = self.blocking
+        if blocking is not None:
+            blocking.set()
         pending = self.event
         if pending is not None:
             loop, future = pending
@@ -304,8 +309,14 @@ class Waiter:
 
     def wait(self, timeout):
         """Block this thread until a wake-up or `timeout` seconds; True if woken."""
-        woken = self.flag.wait(max(timeout, 0))
-        self.flag.clear()
+        with _blocking_lock:  # a wake() either sees the event or left its flag for us to see
+            if self.blocking is None:
+                self.blocking = threading.Event()
+            if self.woken:
+                self.blocking.set()
+        woken = self.blocking.wait(max(timeout, 0))
+        self.blocking.clear()
+        self.woken = False
         return woken
 
     async def until(self, timeout):
@@ -316,15 +327,18 @@ class Waiter:
         self.event = (loop, future)  # before looking at the flag: no wake-up slips between
         timer = None
         try:
-            if not self.flag.is_set():
+            if not self.woken:
                 timer = loop.call_later(max(timeout, 0), _resolve, future)
                 await future
-            return self.flag.is_set()
+            return self.woken
         finally:
             if timer is not None:
                 timer.cancel()
             self.event = None
-            self.flag.clear()
+            self.woken = False
+
+
+_blocking_lock = threading.Lock()  # the Waiters' threading.Events: made only for waits from a thread
 
 
 def _resolve(future):

@@ -65,3 +65,7 @@ def test_models_answers_while_ollama_is_down(api, standin):
     standin.configure(faults={"down": True})
     body = api.get("/api/v1/llm/models").json()
     assert body["models"] == SEED_MODELS and body["models_fit"] == {}
+
+
+def test_status_names_the_standin_backend_that_plays_ollama(api, standin):
+    assert api.get("/api/v1/llm/status").json()["ollama_standin"] == "echo"

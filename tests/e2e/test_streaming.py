@@ -94,6 +94,20 @@ def test_cancelling_a_finished_request_is_a_conflict(service, standin):
     assert response.json()["message"] == f"Request {request_id} has already ended (done)"
 
 
+def test_a_client_that_disconnects_from_a_queued_stream_cancels_its_request_before_any_heartbeat(service, standin):
+    """The server hears the connection close: no line needs to go out (a heartbeat is seconds away)."""
+    standin.configure(token_seconds=0.05)
+    busy = occupy_worker(service, standin, tokens=1000)
+    response = open_stream(service)
+    request_id = next(line for _, line in timed_lines(response))["request_id"]
+    response.close()
+    try:
+        poll(lambda: service.get(f"/requests/{request_id}").json()["status"] == "cancelled", 10,
+             message="the abandoned queued request to be cancelled")
+    finally:
+        service.session.delete(service.url + API + f"/requests/{busy}", timeout=10)
+
+
 def test_a_client_that_disconnects_from_a_stream_cancels_its_request(service, standin):
     standin.configure(token_seconds=0.05)
     response = open_stream(service, options={"max_tokens": 400})
