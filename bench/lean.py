@@ -222,20 +222,24 @@ NOTES = """What changed for these figures (issue 16), and what is still short:
 - Idle CPU: the worker woke twice a second (django-q2's sentinel) and looked at the task table every second;
   both now every 5 s (`Q_POLL_SECONDS`, the sentinel's `guard_cycle`): worker 0.3% -> 0.07% of a core over 30 s.
   What is left is mostly gunicorn's (its arbiter and its worker's loop each wake once a second).
-- Per request, in the worker: the claim is one `UPDATE` (it read the row back), the finish one transaction with
-  the token's usage (two commits before, and a read back), one lease-renewing thread per process for its life
-  (one was started and joined per request), tasks and results handed between threads over plain queues (django-q2
-  pickled them through pipes). The worker's own run of a 16-token request (lease, pick, claim, Ollama's `/api/ps`,
-  the stream, the finish, 16 statements) costs ~11 ms of CPU in-process on this box; the rest of the worker's
-  share above is django-q2's path for the task (the pusher's take, signing, the acknowledgement's `DELETE`, two
-  INFO log lines), the engine's release looking for more work, and the worker's idle wake-ups during the call.
-- Overhead and CPU per request, at most half of LiteLLM's: missed (see the ratios). LiteLLM relays a call in one
-  asyncio process with no database; the service stores every request, hands it to the worker through django-q2's
-  table, runs it under the single-model rule and stores the outcome, and its web side is Django + DRF under
-  gthread (most of the web's CPU per request). The absolute figures carry the load of this shared machine (load
-  average above: other builds and test runs on the same 2 cores; the issue measured 16-18 ms against LiteLLM's
-  22-24 on a quieter box); the calls are interleaved, so read the ratios. Left to the changes in flight: Ollama's
-  `/api/ps` per request (the engine's holder knowing what is resident) and the web server's async waiting.
+- Per request, in the worker: a generation task runs requests back to back and lingers
+  LLM_WORKER_LINGER_SECONDS for the next one (llm/queue/linger.py), so a client calling again and again costs no
+  django-q2 task per call (no task row stored by the web and deleted by the acknowledgement, no signing, no
+  pusher's take, no INFO lines): 3 tasks for 110 requests in a run of this benchmark. Its statements: 13 a request
+  where 19 were (the claim and the finish one each; the counters of a request's end one upsert; orphans looked
+  for only when a request runs; the node's row read once; a reply nobody streams stored once, at its end), and
+  its connection to Ollama is kept from one call to the next (it was dropped at each reply's done line).
+  Measured on real processes against the code before (200 calls, alternating): worker CPU 20.1 -> 11.4 ms a call.
+- Per request, in the web server: Django's middleware ran each hook of its sync middleware through a thread hop
+  (~0.1 ms of CPU each, thirteen per API call); the server now runs the hooks that never block on the event
+  loop and skips sessions, CSRF, users and messages for the doors (llm/asyncmiddleware.py): web CPU
+  15.9 -> 13.7 ms a call (alternating runs, load 6-8). What is left: Django's request cycle under ASGI, DRF
+  (authentication, throttling, validation, rendering), storing the request (one transaction behind the queue's
+  gate), the wait's wake-up and two reads of the row, and four hops between the event loop and the threads.
+- Overhead and CPU per request, at most half of LiteLLM's: see the ratios. LiteLLM relays a call in one
+  asyncio process with no database; the service stores every request, runs it under the single-model rule in
+  another process and stores the outcome. The absolute figures carry the load of this shared machine (load
+  average above); the calls are interleaved, so read the ratios.
 - The relay: see "Relay" (`bench/relay.py`)."""
 
 

@@ -124,12 +124,12 @@ call still flushes every 50 ms.
 
 Under 1% of the model's tokens/s: not shown. On this box the model's own rate varies by a factor of two from one
 call to the next (other work shares the 2 cores), so the tokens/s columns cannot resolve 1%; the CPU share is
-the figure to read, and it is above 1%. What is left in the worker, measured in-process: ~11 ms a request
-(lease, pick, claim, Ollama's `/api/ps`, the finish) and ~0.17 ms a token (requests and urllib3 decoding the
-chunked stream, one JSON line a token); in the web server, the waiting thread's look at the row every
-LLM_POLL_SECONDS. For 256 tokens at the ~125 tokens/s this model makes on a quiet box (2 s, ~4 s of CPU on 2
-cores), that is ~1.5-2%: short of 1% by about half. Reading the stream in larger pieces than requests' line
-iterator does, and the web's waiting (another change), are what remain."""
+the figure to read. What is left in the worker, measured in-process: ~9 ms a request (the claim, the
+finish, the node's lease; no django-q2 task when requests come one after another, llm/queue/linger.py; the
+connection to Ollama kept between calls) and ~55-60 us a token of the calling thread's CPU with requests' line
+iterator (stand-in, 1 ms tokens). Reading the stream in bigger pieces does not lower it: urllib3's `read1` or
+`stream()` with our own split measured 65-75 us a token, http.client alone ~65 us, as each token arrives on its
+own and costs a read of its own; a reply nobody streams is stored once a second, not at every flush."""
 
 
 if __name__ == "__main__":

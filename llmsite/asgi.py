@@ -14,6 +14,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import ThreadSensitiveContext
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "llmsite.settings")
@@ -25,6 +26,15 @@ class PooledASGIHandler(ASGIHandler):
     def __init__(self, threads):
         super().__init__()
         self.threads = ThreadPoolExecutor(threads, thread_name_prefix="web")
+
+    def load_middleware(self, is_async=False):
+        # Django's own middleware as subclasses without their thread hops (llm/asyncmiddleware.py).
+        from django.test.utils import override_settings
+
+        from llm import asyncmiddleware
+
+        with override_settings(MIDDLEWARE=asyncmiddleware.swapped(settings.MIDDLEWARE)):
+            super().load_middleware(is_async)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

@@ -378,6 +378,12 @@ LLM_HOST_ID = os.getenv("LLM_HOST_ID", "").strip()
 LLM_POLL_SECONDS = envnumber("LLM_POLL_SECONDS", 0.5, float, minimum=0.001)
 # How often a django-q2 schedule wakes the worker anyway, in case a wake-up was lost.
 LLM_SAFETY_NET_MINUTES = envnumber("LLM_SAFETY_NET_MINUTES", 1, int, minimum=1)
+# After its last request, a generation task of `manage.py worker` waits this long for the
+# next one before it ends (llm/queue/linger.py): a request stored meanwhile needs no new
+# django-q2 task. 0: a task per request. Below 30 s (django-q2's timeout has a 60 s margin).
+LLM_WORKER_LINGER_SECONDS = envnumber("LLM_WORKER_LINGER_SECONDS", 5.0, float, minimum=0)
+if LLM_WORKER_LINGER_SECONDS >= 30:
+    raise ImproperlyConfigured(f"LLM_WORKER_LINGER_SECONDS must be below 30, not {LLM_WORKER_LINGER_SECONDS:g}")
 # While generating, the worker stores the text so far this often, for streaming
 # clients to read (and to notice a cancel).
 LLM_STREAM_FLUSH_SECONDS = envnumber("LLM_STREAM_FLUSH_SECONDS", 0.05, float, minimum=0)

@@ -5,6 +5,7 @@ callers deal with one family of exceptions and never with `requests` directly.
 """
 
 import json
+import os
 import threading
 from urllib.parse import urlsplit, urlunsplit
 
@@ -58,6 +59,12 @@ class Client:
     def __init__(self, host):
         self.host = host.rstrip("/")
         self.session = requests.Session()
+        # What requests would read from the environment at every call (proxies, a CA bundle,
+        # .netrc), read once: the host does not change.
+        self.session.proxies = requests.utils.get_environ_proxies(self.host)
+        self.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        self.session.auth = requests.utils.get_netrc_auth(self.host)
+        self.session.trust_env = False
         # What error messages may show: never a user:password@ from OLLAMA_HOST.
         parts = urlsplit(self.host)
         self.shown_host = urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
@@ -147,12 +154,18 @@ class Client:
         response = self._send("POST", path, payload, stream=True)
         with response:
             try:
-                for line in response.iter_lines():
+                lines = response.iter_lines()
+                for line in lines:
                     if not line:
                         continue
                     chunk = json.loads(line)
                     if "error" in chunk:
                         raise OllamaResponseError(chunk["error"])
+                    if chunk.get("done"):
+                        # Read up to the end of the body (the chunked encoding's last, empty chunk), which hands
+                        # the connection back for the next call: closed half-read, it is dropped.
+                        for _ in lines:
+                            pass
                     yield chunk
             except requests.Timeout as exc:
                 raise OllamaTimeout(f"Ollama stopped sending for {settings.OLLAMA_READ_TIMEOUT:g}s") from exc

@@ -78,14 +78,15 @@ def current_model(node=None):
     return catalog.name_for_tag(resident[0]) if resident else None
 
 
-def ensure_loaded(tag, node=None, verify=False):
+def ensure_loaded(tag, node=None, verify=False, row=None):
     """Make `tag` the one resident model of `node`. Call it only while holding `engine(node=node)`.
 
     Returns True when it had to load the model (a swap or a cold start). `verify`: ask
     Ollama even if the last holder left `tag` there a moment ago (an operator's switch:
-    Ollama may have been restarted since, and the switch must load it).
+    Ollama may have been restarted since, and the switch must load it). `row`: the node's
+    row, if the caller has it.
     """
-    row = nodes.get(node or nodes.first())
+    row = row or nodes.get(node or nodes.first())
     wanted = catalog.normalize_tag(tag)
     if not verify and row.resident == wanted and row.resident_known():
         return False  # the last holder left it there, a moment ago: no /api/ps round trip
@@ -118,9 +119,11 @@ def _record_load(name, seconds, unloaded):
     """Note a load where it happens: an audit entry ("model.load", by the service) and /metrics' totals."""
     with transaction.atomic():
         audit.record(audit.Action.MODEL_LOAD, name, seconds=round(seconds, 6), swap=bool(unloaded), unloaded=unloaded)
-        Counter.add("llm_model_loads", model=name)
-        Counter.add("llm_model_load_seconds", seconds, model=name)
-        Counter.add("llm_model_swaps", 1 if unloaded else 0, model=name)
+        Counter.add_all([
+            ("llm_model_loads", 1, {"model": name}),
+            ("llm_model_load_seconds", seconds, {"model": name}),
+            ("llm_model_swaps", 1 if unloaded else 0, {"model": name}),
+        ])
 
 
 def unload_all(node=None):

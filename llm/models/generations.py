@@ -202,9 +202,11 @@ class GenerationRequest(models.Model):
         with transaction.atomic():
             ended = GenerationRequest.objects.filter(pk=self.pk, status__in=only_from).update(**fields)
             if ended:  # /metrics counts it now: the row itself may be pruned one day
-                Counter.add("llm_requests", outcome=status, source=self.source)
-                Counter.add("llm_generated_tokens", fields.get("eval_count") or 0, model=self.model)
-                Counter.add("llm_prompt_tokens", fields.get("prompt_eval_count") or 0, model=self.model)
+                Counter.add_all([
+                    ("llm_requests", 1, {"outcome": status, "source": self.source}),
+                    ("llm_generated_tokens", fields.get("eval_count") or 0, {"model": self.model}),
+                    ("llm_prompt_tokens", fields.get("prompt_eval_count") or 0, {"model": self.model}),
+                ])
                 if status == self.Status.DONE and self.token_id:
                     ApiToken.objects.filter(pk=self.token_id).update(
                         request_count=F("request_count") + 1,

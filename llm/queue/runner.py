@@ -42,16 +42,35 @@ def drain(max_iterations=None, lease_wait=0.0):
     """
     processed = 0
     while max_iterations is None or processed < max_iterations:
-        # Running ones count too: if their worker died, the next holder recovers them.
-        if not GenerationRequest.objects.unfinished().exists():
-            break
-        if not _run_one(lease_wait):
+        if run_next(lease_wait) != RAN:
             break
         processed += 1
     return processed
 
 
-def _run_one(lease_wait):
+# What `run_next()` did.
+RAN = "ran"
+NOTHING_WAITS = "nothing waits"
+BUSY = "busy"  # work waits, but not for a node this call could hold (another holder wakes a worker when it lets go)
+
+
+def run_next(lease_wait=0.0, hand_on=True):
+    """Run the next request on a free node: RAN, NOTHING_WAITS or BUSY.
+
+    `hand_on=False`: letting go of the node wakes nobody, as the caller looks at the
+    queue again itself (a task running requests back to back, llm/queue/linger.py).
+    """
+    # Running ones count too: if their worker died, the next holder recovers them. With none
+    # running a moment ago there is nothing to recover (a request left running since is found
+    # at the next look).
+    statuses = set(GenerationRequest.objects.unfinished().order_by().values_list("status", flat=True).distinct())
+    if not statuses:
+        return NOTHING_WAITS
+    recover = GenerationRequest.Status.RUNNING in statuses
+    return RAN if _run_one(lease_wait, hand_on, recover) else BUSY
+
+
+def _run_one(lease_wait, hand_on=True, recover=True):
     """Take a free node, claim the request the scheduler gives it and run it. False: nothing ran."""
     if not nodes.is_fleet():
         candidates, wait = [nodes.first()], lease_wait
@@ -69,7 +88,7 @@ def _run_one(lease_wait):
             with residency.engine(wait=wait, node=node, wake=False) as holder:
                 if holder is None:
                     continue
-                recovered = recover_orphans(holder, node)
+                recovered = recover and recover_orphans(holder, node)
                 request = _claim_next(holder, node)
                 if request is None:
                     # Nothing for this node: letting go wakes nobody, or free nodes would wake each other
@@ -82,7 +101,7 @@ def _run_one(lease_wait):
                 execute(request, node)
                 return True
         finally:
-            if wake:  # once the lease is let go: the task woken may want this node
+            if wake and hand_on:  # once the lease is let go: the task woken may want this node
                 tasks.engine_released()
     return False
 
@@ -127,9 +146,11 @@ def execute(request, node=None):
     failed or cancelled, or goes back in line for another node when this one stopped answering."""
     node = node or nodes.first()
     log.info("Running %s on %s (node %s)", request.request_id, request.model, node)
-    nodes.get(node).mark_used()
+    row = nodes.get(node)
+    if nodes.is_fleet():
+        row.mark_used()  # the fleet loads a cold model on the node used least recently
     try:
-        text, final = _run_with_retries(request, node)
+        text, final = _run_with_retries(request, row)
     except Cancelled:
         log.info("%s was cancelled while running", request.request_id)
         return
@@ -158,23 +179,23 @@ class NodeDown(OllamaUnavailable):
     """The node stopped answering before any text was stored, and another node can run the request."""
 
 
-def _run_with_retries(request, node):
+def _run_with_retries(request, row):
     """While the node's Ollama is unreachable, wait and try again with a growing pause, for up
     to LLM_OLLAMA_RETRY_SECONDS; then the request fails saying so. In a fleet the node is
     marked down instead, and the request goes to another node that has its model. Other
     errors fail at once, and so does a reply that broke off after some text was stored: a
     client may have streamed that text already, and a second run would not write the same words."""
-    entry = catalog.get(request.model)
+    entry, node = catalog.get(request.model), row.name
     give_up_at = time.monotonic() + settings.LLM_OLLAMA_RETRY_SECONDS
     pause = 0.5
     while True:
         try:
-            residency.ensure_loaded(entry.tag, node)
+            residency.ensure_loaded(entry.tag, node, row=row)
             run = _embed if request.kind == GenerationRequest.Kind.EMBED else _generate
             return run(entry.tag, request, node)
         except OllamaUnavailable as exc:
             if nodes.is_fleet():
-                nodes.failed(nodes.get(node), exc)
+                nodes.failed(row, exc)
                 if not request.response and fleet.others_can_run(request.model, node):
                     raise NodeDown(f"Node {node} stopped answering ({exc})") from exc
             if request.response:
@@ -189,7 +210,7 @@ def _run_with_retries(request, node):
             time.sleep(pause)
             pause = min(pause * 2, 10)
         except OllamaError:
-            nodes.get(node).forget_resident()  # what it holds now is no longer sure
+            row.forget_resident()  # what it holds now is no longer sure
             raise
 
 
@@ -213,36 +234,46 @@ def _embed(tag, request, node):
 
 def _generate(tag, request, node):
     """Stream from Ollama; add the new text to the row every LLM_STREAM_FLUSH_SECONDS
-    while a client streams it, else every UNFOLLOWED_FLUSH_SECONDS.
+    while a client streams it (the first words at once), else every UNFOLLOWED_FLUSH_SECONDS.
 
     Each store wakes the clients streaming this request and tells us whether it
     was cancelled meanwhile; leaving the loop closes the connection, which makes
     Ollama stop generating. Nobody streaming it (a client waits for the whole
     answer, or will ask later), the text is stored less often: on a CPU-only box
-    every store is CPU taken from the model (docs/benchmarks.md, "Relay").
+    every store is CPU taken from the model (docs/benchmarks.md, "Relay"), and a
+    short reply is stored once, at its end. A reply that breaks off stores what came
+    first: it is the start of a reply, not run again (`_run_with_retries`).
     """
     chat = request.kind == GenerationRequest.Kind.CHAT
     payload = ollama_payload(request, tag)
     deadline = time.monotonic() + settings.LLM_GENERATION_TIMEOUT
-    parts, stored, flushed_at = [], 0, None  # stored: how many parts the row holds
     following = wakeups.text_channel(request.request_id)
-    every = settings.LLM_STREAM_FLUSH_SECONDS
+    followed = wakeups.listening(following)
+    every = settings.LLM_STREAM_FLUSH_SECONDS if followed else UNFOLLOWED_FLUSH_SECONDS
+    parts, stored = [], 0  # stored: how many parts the row holds
+    flushed_at = None if followed else time.monotonic()
     ollama = nodes.ollama(node)
-    with closing(ollama.chat(payload) if chat else ollama.generate(payload)) as chunks:
-        for chunk in chunks:
-            parts.append((chunk.get("message") or {}).get("content", "") if chat else chunk.get("response") or "")
-            if chunk.get("done"):
-                return "".join(parts), chunk
-            now = time.monotonic()
-            if now > deadline:
-                raise GenerationTimeout(
-                    f"Generation ran past LLM_GENERATION_TIMEOUT ({settings.LLM_GENERATION_TIMEOUT}s)"
-                )
-            if flushed_at is None or now - flushed_at >= every:
-                if not request.save_partial("".join(parts[stored:])):
-                    raise Cancelled()
-                stored, flushed_at = len(parts), now
-                every = settings.LLM_STREAM_FLUSH_SECONDS if wakeups.listening(following) else UNFOLLOWED_FLUSH_SECONDS
+    try:
+        with closing(ollama.chat(payload) if chat else ollama.generate(payload)) as chunks:
+            for chunk in chunks:
+                parts.append((chunk.get("message") or {}).get("content", "") if chat else chunk.get("response") or "")
+                if chunk.get("done"):
+                    return "".join(parts), chunk
+                now = time.monotonic()
+                if now > deadline:
+                    raise GenerationTimeout(
+                        f"Generation ran past LLM_GENERATION_TIMEOUT ({settings.LLM_GENERATION_TIMEOUT}s)"
+                    )
+                if flushed_at is None or now - flushed_at >= every:
+                    if not request.save_partial("".join(parts[stored:])):
+                        raise Cancelled()
+                    stored, flushed_at = len(parts), now
+                    followed = wakeups.listening(following)
+                    every = settings.LLM_STREAM_FLUSH_SECONDS if followed else UNFOLLOWED_FLUSH_SECONDS
+    except OllamaUnavailable:
+        if unstored := "".join(parts[stored:]):
+            request.save_partial(unstored)
+        raise
     raise OllamaError("Ollama ended the reply before the generation was done")
 
 

@@ -11,18 +11,19 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from llm.engine import nodes, pulls
-from llm.queue import broker, runner
+from llm.queue import broker, linger, runner
 from llm.models import GenerationRequest, ModelPull
 
 
 def run_generations():
-    """Run one request; letting go of the engine then hands on to a fresh task if more wait.
+    """Run requests; under `manage.py worker`, back to back and lingering for more (llm/queue/linger.py).
 
-    One request per task keeps every task well inside django-q2's timeout, and
-    lets a SIGTERM'd worker stop after the request in hand instead of draining
-    the whole queue first.
+    Elsewhere (`manage.py qcluster`, whose processes cannot be told to stop) one request a
+    task: letting go of the engine hands on to a fresh task if more wait, which keeps every
+    task well inside django-q2's timeout and lets a SIGTERM'd worker stop after the request
+    in hand instead of draining the whole queue first.
     """
-    processed = runner.drain(max_iterations=1)
+    processed = linger.run() if linger.enabled() else runner.drain(max_iterations=1)
     if not processed and nodes.is_fleet():
         _wait_for_a_node_to_come_back()
     return processed
@@ -55,6 +56,9 @@ def run_pulls():
 
 
 def wake_generation_worker():
+    # A task lingering for work looks at the queue once told: no new task needed.
+    if linger.wake():
+        return
     # One wake-up waiting is enough: the worker it wakes sees this request too.
     # Under a burst this spares a task per request, in the web and the worker.
     if not broker.task_waiting("llm.queue.tasks.run_generations"):

@@ -108,7 +108,8 @@ HUB = "hub"
 
 
 def notify(channel):
-    """Wake every listener of `channel`, and every web process's hub; returns how many were reached."""
+    """Wake every listener of `channel`, and every web process's hub; returns how many listeners of
+    `channel` were reached (hubs not counted)."""
     global _sender
     if _sender is None or _sender.fileno() < 0:
         _sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -123,9 +124,9 @@ def notify(channel):
         path = Path(entry.path)
         try:
             _sender.sendto(message, socket.MSG_DONTWAIT, str(path))
-            reached += 1
+            reached += message == b"!"
         except BlockingIOError:
-            reached += 1  # its queue is full of wake-ups it has yet to read
+            reached += message == b"!"  # its queue is full of wake-ups it has yet to read
         except (ConnectionRefusedError, FileNotFoundError):
             path.unlink(missing_ok=True)  # its listener died without cleaning up
         except OSError as exc:

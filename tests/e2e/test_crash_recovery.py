@@ -77,6 +77,25 @@ def test_sigterm_lets_the_worker_finish_the_request_in_hand(service, standin):
     assert set(standin.counters()["prompts"].values()) == {1}
 
 
+def test_sigterm_stops_a_worker_lingering_for_the_next_request_without_waiting_it_out(service, standin):
+    service.worker.send_signal(signal.SIGTERM)
+    assert service.worker.wait(timeout=30) == 0
+    service.env["LLM_WORKER_LINGER_SECONDS"] = "25"
+    try:
+        service.start_worker()
+        [request_id] = submit(service, 1, tokens=5)
+        assert service.wait_until_finished(request_id)["status"] == "done"
+        # Its task now waits up to 25 s for the next request, listening for it.
+        poll(lambda: any((service.folder / "run").glob("work.*")), 10, message="the task to linger")
+        service.worker.send_signal(signal.SIGTERM)
+        assert service.worker.wait(timeout=20) == 0
+    finally:
+        del service.env["LLM_WORKER_LINGER_SECONDS"]
+        service.start_worker()
+    [request_id] = submit(service, 1, tokens=5)
+    assert service.wait_until_finished(request_id)["status"] == "done"
+
+
 def test_sigterm_to_the_web_server_lets_a_waiting_call_get_its_answer(service, standin):
     standin.configure(token_seconds=0.05)
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -26,7 +26,9 @@ process that serves no URL), and freezes what is loaded at start out of the
 garbage collector's passes.
 
 SIGTERM or Ctrl-C stops it as qcluster stops: the pusher takes nothing more,
-each worker finishes the task in hand, the monitor stores the last results.
+each worker finishes the task in hand, the monitor stores the last results. A
+generation task here runs requests back to back and lingers for the next one
+(llm/queue/linger.py): told to stop, it ends after the request in hand.
 `manage.py qcluster` still works the same, in six processes, with the full checks.
 """
 
@@ -47,6 +49,8 @@ from django_q.cluster import Sentinel
 from django_q.management.commands import qcluster
 from django_q.worker import worker
 
+from llm.queue import linger
+
 log = logging.getLogger(__name__)
 
 
@@ -62,6 +66,7 @@ class Command(qcluster.Command):
         sentinel = ThreadedSentinel(stop, started, uuid.uuid4(), start=False)
         if options.get("run_once"):
             stop.set()  # the guard's loop runs once, then stops the cluster
+        linger.enable()  # generation tasks run requests back to back: this command can stop them
         gc.collect()
         gc.freeze()
         # The sentinel guards from a thread; this one waits for SIGTERM or Ctrl-C, blocked in
@@ -74,6 +79,7 @@ class Command(qcluster.Command):
         guard.start()
         signal.sigwait(STOP_SIGNALS)
         sentinel.told_to_stop = True
+        linger.stop()
         stop.set()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # a second one kills it at once
         guard.join()
