@@ -35,7 +35,7 @@ MEMBER = ("bob", "member-password-1")
 INSTALLED = ["llama3.2:3b", "phi4-mini"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser():
     if not CHROMIUM.exists():
         missing = f"No Chromium at {CHROMIUM}: install Debian's chromium package (bin/test does, as root)"
@@ -57,7 +57,7 @@ def browser_standin():
         yield process
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def static_root(tmp_path_factory):
     """collectstatic, as a deployment runs it: the pages ask for hashed file names."""
     root = tmp_path_factory.mktemp("static")

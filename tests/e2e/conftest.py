@@ -8,15 +8,18 @@ from tests.support.standin import Standin
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def e2e_standin():
     with Standin.start(load_seconds=0.1, token_seconds=0.005, pull_seconds=0.5) as process:
         yield process
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def service(e2e_standin):
-    """gunicorn + qcluster as the Procfile runs them, on a database of their own."""
+    """gunicorn + qcluster as the Procfile runs them, on a database of their own.
+
+    One for every module of tests/e2e that does not start its own (with other settings):
+    each test works with requests of its own and `standin` resets the stand-in."""
     with Service.start(e2e_standin) as running:
         yield running
 
