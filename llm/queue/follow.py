@@ -34,8 +34,10 @@ DISCONNECTED = "The client disconnected"
 
 @dataclass
 class Event:
-    kind: str  # "queued" (with position), "text" (with text), "heartbeat", "end"
+    kind: str  # "queued" (with position), "text" (with text, thinking, tool calls), "heartbeat", "end"
     text: str = ""
+    thinking: str = ""
+    tool_calls: list = ()  # the calls new since the last event
     position: int | None = None
     length: int | None = None  # of the queue, with a position
 
@@ -48,12 +50,12 @@ async def follow(generation):
     and takes its place in line from the board, computed once for every waiter.
     """
     Status = GenerationRequest.Status
-    sent, run = 0, None  # how much text went out, and from which run
+    sent, run = (0, 0, 0), None  # how much text, thinking and tool calls went out, and from which run
     try:
         with wakeups.hub().waiter(wakeups.text_channel(generation.request_id)) as waiter:
             await offthread.run(generation.refresh_from_db)  # after subscribing: no wake-up is missed
             while True:
-                if sent and (generation.status == Status.QUEUED or generation.attempts != run):
+                if any(sent) and (generation.status == Status.QUEUED or generation.attempts != run):
                     await offthread.run(_end_restarted, generation)
                     yield Event("end")
                     return
@@ -62,9 +64,9 @@ async def follow(generation):
                     snapshot = await _board(generation)
                     yield Event("queued", position=snapshot.place(generation.pk), length=snapshot.length)
                     produced = True
-                elif generation.status in (Status.RUNNING, Status.DONE) and len(generation.response) > sent:
-                    yield Event("text", text=generation.response[sent:])
-                    sent, run = len(generation.response), generation.attempts
+                elif generation.status in (Status.RUNNING, Status.DONE) and _sizes(generation) != sent:
+                    yield _news(generation, sent)
+                    sent, run = _sizes(generation), generation.attempts
                     produced = True
                 if generation.is_finished:
                     yield Event("end")
@@ -106,6 +108,17 @@ async def look(generation, waiter, timeout):
             return False
     await offthread.run(generation.refresh_from_db)
     return True
+
+
+def _sizes(generation):
+    return len(generation.response), len(generation.thinking), len(generation.tool_calls or ())
+
+
+def _news(generation, sent):
+    """What the generation stored since `sent` (its sizes then)."""
+    text, thinking, calls = sent
+    return Event("text", text=generation.response[text:], thinking=generation.thinking[thinking:],
+                 tool_calls=(generation.tool_calls or [])[calls:])
 
 
 def _heartbeat():

@@ -110,7 +110,7 @@ def test_show_describes_an_installed_model(standin, http):
     body = r.json()
     for key in ("modelfile", "parameters", "template", "details", "model_info", "capabilities"):
         assert key in body
-    assert body["capabilities"] == ["completion"]
+    assert body["capabilities"] == ["completion", "tools", "thinking"]
     assert body["details"]["parameter_size"] == "4.0B"
 
 
@@ -504,7 +504,7 @@ def test_the_official_ollama_client_works(standin):
     parts = list(client.chat(model="llama3.2:1b", messages=[{"role": "user", "content": "yo"}], stream=True))
     assert "".join(p.message.content for p in parts) == "echo: yo"
     assert [m.model for m in client.ps().models] == ["llama3.2:1b"]
-    assert client.show("llama3.2:1b").capabilities == ["completion"]
+    assert client.show("llama3.2:1b").capabilities == ["completion", "tools", "thinking"]
     with pytest.raises(ollama.ResponseError) as info:
         client.generate(model="nope:1b", prompt="x")
     assert info.value.status_code == 404
