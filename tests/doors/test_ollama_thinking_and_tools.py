@@ -150,3 +150,18 @@ def test_a_tool_call_of_the_wrong_shape_in_the_history_is_a_400(api, idle_worker
 def test_a_think_ollama_cannot_read_is_a_400(api, idle_worker, think):
     response = generate(api, think=think, stream=False)
     assert response.status_code == 400 and "think" in response.json()["error"]
+
+
+def test_a_finished_requests_thinking_and_tool_calls_are_shown_by_the_native_api(ollama_api):
+    chat(ollama_api, "call get_weather Paris", tools=[WEATHER], think=True, stream=False)
+    request_id = GenerationRequest.objects.get().request_id
+    body = ollama_api.get(f"/api/v1/llm/requests/{request_id}").json()
+    assert body["thinking"] == "The question is: call get_weather Paris"
+    assert body["tool_calls"] == [{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]
+
+
+def test_the_native_api_adds_no_field_when_the_model_neither_thought_nor_called_a_tool(ollama_api):
+    response = ollama_api.post("/api/v1/llm/generate", {"model": MODEL, "prompt": "hi", "wait": True}, format="json")
+    assert set(response.json()) == {"success", "request_id", "response", "model", "done", "queue_length"}
+    body = ollama_api.get(f"/api/v1/llm/requests/{response.json()['request_id']}").json()
+    assert "thinking" not in body and "tool_calls" not in body
