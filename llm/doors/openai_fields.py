@@ -196,9 +196,9 @@ def _tool(index, tool):
     name = function.get("name")
     if not isinstance(name, str) or not FUNCTION_NAME.fullmatch(name):
         _fail(f"{where}.function.name", "must be 1 to 64 letters, digits, underscores or dashes")
-    if function.get("strict") not in (None, False):
-        _fail(f"{where}.function.strict", "true is not supported: Ollama does not hold the model's arguments "
-                                          "to the schema")
+    if function.get("strict") is not None and function["strict"] is not False:
+        _fail(f"{where}.function.strict", "must be false: true is not supported, as Ollama does not hold the "
+                                          "model's arguments to the schema")
     mapped = {"name": name}
     if function.get("description") is not None:
         if not isinstance(function["description"], str):

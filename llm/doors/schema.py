@@ -499,8 +499,20 @@ def _ollama_body(required, **properties):
     return {"type": "object", "required": required, "properties": properties, "additionalProperties": True}
 
 
+_THINK = {"oneOf": [{"type": "boolean"}, {"type": "string", "enum": ["high", "medium", "low"]}],
+          "description": "The model thinks first; its thinking comes apart from the text."}
+_FUNCTION = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1}}}
+_OLLAMA_TOOL = {"type": "object", "required": ["function"], "properties": {
+    "type": {"type": "string", "nullable": True},
+    "function": {**_FUNCTION, "properties": {**_FUNCTION["properties"],
+                                             **_nullable({"description": {"type": "string"}, "parameters": OBJECT})}},
+}}
+_OLLAMA_TOOL_CALL = {"type": "object", "required": ["function"], "properties": {
+    "function": {**_FUNCTION, "properties": {**_FUNCTION["properties"], "arguments": {**OBJECT, "nullable": True}}},
+}}
 OLLAMA_GENERATE = _ollama_body(
     ["model"],
+    think=_THINK,
     prompt={"type": "string"},
     suffix={"type": "string"},
     system={"type": "string"},
@@ -511,11 +523,16 @@ OLLAMA_GENERATE = _ollama_body(
 )
 OLLAMA_CHAT = _ollama_body(
     ["model"],
+    think=_THINK,
+    tools={"type": "array", "items": _OLLAMA_TOOL},
     messages={"type": "array", "items": {
         "type": "object",
         "required": ["role"],
         "properties": {"role": {"type": "string", "description": "system, user, assistant or tool"},
-                       "content": {"type": "string", "nullable": True}},
+                       "content": {"type": "string", "nullable": True},
+                       "thinking": {"type": "string", "nullable": True},
+                       "tool_calls": {"type": "array", "items": _OLLAMA_TOOL_CALL, "nullable": True},
+                       "tool_name": {"type": "string", "nullable": True}},
     }},
 )
 OLLAMA_MODEL = {"type": "object", "required": ["model"], "properties": {"model": _model_name()}}
@@ -595,6 +612,20 @@ OPENAI_CHAT = {
             },
         }},
         **_nullable({"max_completion_tokens": _SAMPLING["max_tokens"], **_SAMPLING}),
+        "tools": {"type": "array", "nullable": True, "items": {
+            "type": "object", "required": ["type", "function"], "additionalProperties": False, "properties": {
+                "type": {"type": "string", "enum": ["function"]},
+                "function": {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {
+                    "name": {"type": "string", "pattern": "^[a-zA-Z0-9_-]{1,64}$"},
+                    **_nullable({"description": {"type": "string"}, "parameters": OBJECT}),
+                    "strict": {"type": "boolean", "enum": [False, None], "nullable": True,
+                               "description": "true is refused: Ollama does not hold arguments to the schema."},
+                }},
+            },
+        }},
+        "tool_choice": {"type": "string", "enum": ["none", "auto", None], "nullable": True,
+                        "description": '"required" and a named function are refused: Ollama cannot force a call. '
+                                       "Assistant tool_calls and tool messages: README, \"Thinking and tools\"."},
         "response_format": {"nullable": True, "oneOf": [
             {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "enum": ["text", "json_object"]}}},
             {"type": "object", "required": ["type", "json_schema"], "properties": {

@@ -80,6 +80,7 @@ def test_a_tool_choice_that_forces_a_call_is_refused_saying_why(tool_choice):
         ([{"type": "function", "function": {"name": "f", "parameters": "{}"}}], "tools[0].function.parameters"),
         ([{"type": "function", "function": {"name": "f", "description": 1}}], "tools[0].function.description"),
         ([{"type": "function", "function": {"name": "f", "strict": True}}], "tools[0].function.strict"),
+        ([{"type": "function", "function": {"name": "f", "strict": 0}}], "tools[0].function.strict"),
         ([{"type": "function", "function": {"name": "f"}, "cache_control": {}}], "tools[0].cache_control"),
     ],
 )
