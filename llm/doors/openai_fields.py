@@ -46,7 +46,8 @@ COMPLETION_FIELDS = {"model", "prompt", "suffix", "stream", "stream_options", *S
 # Ollama's chat roles; OpenAI's "developer" is what Ollama calls "system".
 ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool"}
 # The fields each role's messages may have (beyond role and content); a field left null is absent.
-MESSAGE_FIELDS = {"assistant": {"tool_calls"}, "tool": {"tool_call_id"}}
+# A tool message's `name` (LangChain sends the tool's) changes nothing: the call it answers names the tool.
+MESSAGE_FIELDS = {"assistant": {"tool_calls"}, "tool": {"tool_call_id", "name"}}
 FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
 
@@ -237,6 +238,8 @@ def _message(index, message, called):
         if not isinstance(call_id, str) or call_id not in called:
             _fail(f"{where}.tool_call_id", "must be the id of a tool call in an earlier assistant message")
         mapped["tool_name"] = called[call_id]
+        if message.get("name") is not None and not isinstance(message["name"], str):
+            _fail(f"{where}.name", "must be a string")
     return mapped
 
 

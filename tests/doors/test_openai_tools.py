@@ -110,6 +110,12 @@ def test_an_assistant_tool_call_we_cannot_read_is_refused_naming_it(call, param)
     assert param in raised.value.detail
 
 
+def test_a_tool_messages_name_changes_nothing():
+    named = dict(ANSWERED, name="get_weather")
+    messages = chat_request({"model": MODEL, "messages": [ASKED, CALLED, named]}).content["messages"]
+    assert messages[2] == {"role": "tool", "content": "sunny", "tool_name": "get_weather"}
+
+
 def test_a_tool_message_without_an_earlier_call_of_its_id_is_refused():
     with pytest.raises(ValidationError) as raised:
         chat_request({"model": MODEL, "messages": [ASKED, CALLED, dict(ANSWERED, tool_call_id="call_9")]})
