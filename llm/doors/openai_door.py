@@ -61,7 +61,8 @@ class ChatCompletions(OpenAIView):
     def choice(self, generation):
         message = {"role": "assistant", "content": generation.response}
         if generation.tool_calls:  # OpenAI's content is null when the model only called tools
-            message.update(content=generation.response or None, tool_calls=_tool_calls(generation, generation.tool_calls))
+            message.update(content=generation.response or None,
+                           tool_calls=_tool_calls(generation, generation.tool_calls))
         return {"index": 0, "message": message, "finish_reason": _finish_reason(generation)}
 
     def delta(self, generation, event=None, sent_calls=0, first=False):
@@ -98,7 +99,8 @@ class ChatCompletions(OpenAIView):
                     continue
                 if event.kind == "text":
                     if event.text or event.tool_calls:  # thinking alone has no place in OpenAI's chunks
-                        yield _sse(self._envelope(generation, [self.delta(generation, event, sent_calls, first)], chunk=True))
+                        delta = self.delta(generation, event, sent_calls, first)
+                        yield _sse(self._envelope(generation, [delta], chunk=True))
                         first, sent_calls = False, sent_calls + len(event.tool_calls)
                     continue
                 if message := end_message(generation):

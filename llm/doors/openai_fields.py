@@ -5,12 +5,12 @@ A field is honoured, accepted because it asks for nothing we lack, or refused wi
 fields", lists them. Views call `chat_request(body)` or `completion_request(body)`.
 """
 
-import json
 import re
 from dataclasses import dataclass, field
 
 from rest_framework.exceptions import ValidationError
 
+from llm.doors import parsers
 from llm.doors.serializers import OptionsSerializer
 
 # OpenAI's sampling fields that have an Ollama option of the same meaning.
@@ -64,7 +64,10 @@ class OpenAIRequest:
 def chat_request(body: dict) -> OpenAIRequest:
     _refuse_unknown(body, CHAT_FIELDS)
     request = _common(body)
-    request.extra = {**_response_format(body.get("response_format")), **_tools(body.get("tools"), body.get("tool_choice"))}
+    request.extra = {
+        **_response_format(body.get("response_format")),
+        **_tools(body.get("tools"), body.get("tool_choice")),
+    }
     request.content = {"messages": _messages(body.get("messages"))}
     return request
 
@@ -260,15 +263,26 @@ def _tool_calls(where, tool_calls, called):
         function = call["function"]
         if not isinstance(function.get("name"), str) or not function["name"]:
             _fail(f"{at}.function.name", "must be a non-empty string")
-        try:
-            arguments = json.loads(function.get("arguments") or "{}")
-        except (TypeError, ValueError):
-            arguments = None
-        if not isinstance(arguments, dict):
-            _fail(f"{at}.function.arguments", "must be a JSON object in a string")
         called[call["id"]] = function["name"]
-        mapped.append({"function": {"name": function["name"], "arguments": arguments}})
+        mapped.append({"function": {"name": function["name"], "arguments": _arguments(at, function.get("arguments"))}})
     return mapped
+
+
+def _arguments(at, arguments):
+    """A call's arguments, a JSON object in a string, read as every body is (llm/doors/parsers.py:
+    no NaN, no NUL, not too deep), so that what is stored is what Ollama can read."""
+    if arguments is None or arguments == "":
+        return {}
+    try:
+        if not isinstance(arguments, str):
+            raise parsers.MalformedBody("not a string")
+        value = parsers.loads(arguments.encode("utf-8"))
+        parsers.check_value(value)
+    except parsers.MalformedBody as exc:
+        _fail(f"{at}.function.arguments", f"must be a JSON object in a string ({exc.detail})")
+    if not isinstance(value, dict):
+        _fail(f"{at}.function.arguments", "must be a JSON object in a string")
+    return value
 
 
 def _only(body, allowed, where):
