@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import requests
 
 from llm.standin.reasoning import tool_call
 
@@ -15,13 +14,6 @@ WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters":
     "properties": {"city": {"type": "string"}, "days": {"type": "integer"}, "unit": {"enum": ["c", "f"]},
                    "metric": {"type": "boolean"}, "words": {"type": "array"}, "where": {"type": "object"}},
 }}}
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        session.trust_env = False
-        yield session
 
 
 def post(standin, http, path, **body):
