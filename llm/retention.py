@@ -3,7 +3,7 @@
 What goes, counted from when the work finished (settings in days):
 
 - a finished request's text after LLM_KEEP_REQUEST_TEXT_DAYS: its prompt,
-  messages and response, and the fields passed through to Ollama (`extra`: a
+  messages, response, thinking and tool calls, and the fields passed through to Ollama (`extra`: a
   system prompt, images); its model, timings, Ollama's counters and error stay;
 - the finished request itself after LLM_KEEP_REQUESTS_DAYS;
 - audit entries after LLM_KEEP_AUDIT_DAYS (from when they were written);
@@ -29,7 +29,7 @@ from llm.models.generations import HAS_TEXT
 BATCH = 5000
 SCHEDULE_NAME = "prune old finished work"
 FINISHED = (WorkStatus.DONE, WorkStatus.FAILED, WorkStatus.CANCELLED)
-TEXT_FIELDS = {"prompt": "", "messages": None, "response": "", "extra": {}}
+TEXT_FIELDS = {"prompt": "", "messages": None, "response": "", "thinking": "", "tool_calls": None, "extra": {}}
 
 
 @dataclass

@@ -4,6 +4,7 @@
 that htmx swaps in every second render the same context.
 """
 
+import json
 from datetime import timedelta
 
 from django.conf import settings
@@ -45,6 +46,8 @@ def generation(request):
         "timings": _timings(request),
         "took": _duration_or_none(request.duration),
         "text_removed": _text_removed(request),
+        "tool_calls": [(call.get("function", {}).get("name"), json.dumps(call.get("function", {}).get("arguments")))
+                       for call in request.tool_calls or [] if isinstance(call, dict)],
     }
 
 

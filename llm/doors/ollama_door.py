@@ -94,7 +94,8 @@ class Generate(OllamaView):
     def _answer(self, generation, name):
         if message := end_message(generation):
             return Response({"error": message}, status=failed_status(generation, 500))
-        return Response(_final(generation, name, self.piece(generation.response)))
+        return Response(_final(generation, name, self.piece(generation.response, generation.thinking,
+                                                            generation.tool_calls)))
 
     def check(self, body):
         ollama_fields.check_generate(body)
@@ -102,8 +103,9 @@ class Generate(OllamaView):
     def content(self, body):
         return {"prompt": body.get("prompt") or ""}
 
-    def piece(self, text):
-        return {"response": text}
+    def piece(self, text, thinking="", tool_calls=None):
+        """A line's text as Ollama puts it; `thinking` only when the model thought (it asked with `think`)."""
+        return {"response": text, **({"thinking": thinking} if thinking else {})}
 
     def _is_load_request(self, body):
         # Ollama: an empty prompt only loads the model, or unloads it with keep_alive 0.
@@ -135,8 +137,13 @@ class Chat(Generate):
             raise ValidationError("messages must be a list of objects")
         return {"messages": messages}
 
-    def piece(self, text):
-        return {"message": {"role": "assistant", "content": text}}
+    def piece(self, text, thinking="", tool_calls=None):
+        message = {"role": "assistant", "content": text}
+        if thinking:
+            message["thinking"] = thinking
+        if tool_calls:
+            message["tool_calls"] = list(tool_calls)
+        return {"message": message}
 
     def _is_load_request(self, body):
         return not body.get("messages")
@@ -208,7 +215,8 @@ async def _ndjson(generation, name, piece):
                 message = end_message(generation)
                 line = {"error": message} if message else _final(generation, name, piece(""))
             else:
-                line = {"model": name, "created_at": _now(), **piece(event.text), "done": False}
+                line = {"model": name, "created_at": _now(), **piece(event.text, event.thinking, event.tool_calls),
+                        "done": False}
             yield json.dumps(line) + "\n"
 
 

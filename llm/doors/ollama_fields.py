@@ -28,6 +28,10 @@ def _objects(value):
     return isinstance(value, list) and all(isinstance(item, dict) for item in value)
 
 
+def _object(value):
+    return isinstance(value, dict)
+
+
 def _format(value):
     return value in ("", "json") or isinstance(value, dict)
 
@@ -58,7 +62,17 @@ GENERATE = {
     "raw": (_boolean, "true or false"),
     "context": (_integers, "a list of integers"),
 }
-CHAT = {**COMMON, "tools": (_objects, "a list of objects")}
+CHAT = {**COMMON, "tools": (_objects, "a list of tools (objects)")}
+# A tool: {"type": "function", "function": {"name": ..., "description": ..., "parameters": {JSON schema}}}.
+TOOL = {"type": (_string, "a string"), "function": (_object, "an object with a name")}
+FUNCTION = {
+    "name": (_string, "a string"),
+    "description": (_string, "a string"),
+    "parameters": (_object, "a JSON schema (an object)"),
+}
+# A call the model made, as a message in the history: {"function": {"name": ..., "arguments": {...}}}.
+TOOL_CALL = {"function": (_object, "an object with a name and arguments")}
+CALLED = {"name": (_string, "a string"), "arguments": (_object, "an object (not a JSON string)")}
 MESSAGE = {
     "role": (_string, "a string"),
     "content": (_string, "a string"),
@@ -83,6 +97,8 @@ def check_generate(body: dict) -> None:
 
 def check_chat(body: dict) -> None:
     _check(body, CHAT)
+    for index, tool in enumerate(body.get("tools") or []):
+        _check_function(tool, TOOL, FUNCTION, f"tools[{index}].")
     messages = body.get("messages")
     if messages is None:
         return
@@ -95,6 +111,17 @@ def check_chat(body: dict) -> None:
         if message.get("role") is None:
             _fail(f"{where}.role", "a string")
         _check(message, MESSAGE, prefix=f"{where}.")
+        for number, call in enumerate(message.get("tool_calls") or []):
+            _check_function(call, TOOL_CALL, CALLED, f"{where}.tool_calls[{number}].")
+
+
+def _check_function(item, fields, function_fields, prefix):
+    """A tool or a tool call: its fields, and its `function`, which must have a name."""
+    _check(item, fields, prefix)
+    function = item.get("function")
+    if function is None or not isinstance(function.get("name"), str) or not function["name"]:
+        _fail(f"{prefix}function.name", "a non-empty string")
+    _check(function, function_fields, f"{prefix}function.")
 
 
 def _check(body, fields, prefix=""):

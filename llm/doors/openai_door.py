@@ -53,20 +53,29 @@ class ChatCompletions(OpenAIView):
         if message := end_message(generation):
             status = failed_status(generation, 502)
             return Response(openai_error(status, message), status=status)
-        return Response(self._envelope(generation, [self.choice(generation.response, _finish_reason(generation))],
-                                       usage=_usage(generation)))
+        return Response(self._envelope(generation, [self.choice(generation)], usage=_usage(generation)))
 
     def read(self, body):
         return openai_fields.chat_request(body)
 
-    def choice(self, text, finish_reason):
-        return {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
+    def choice(self, generation):
+        message = {"role": "assistant", "content": generation.response}
+        if generation.tool_calls:  # OpenAI's content is null when the model only called tools
+            message.update(content=generation.response or None,
+                           tool_calls=_tool_calls(generation, generation.tool_calls))
+        return {"index": 0, "message": message, "finish_reason": _finish_reason(generation)}
 
-    def delta(self, text, finish_reason=None, first=False):
+    def delta(self, generation, event=None, sent_calls=0, first=False):
+        """A chunk's choice: the text and tool calls of `event` (the calls numbered after the
+        `sent_calls` already streamed), or with no event the last chunk, with its finish_reason."""
         delta = {"role": "assistant"} if first else {}
-        if text:
-            delta["content"] = text
-        return {"index": 0, "delta": delta, "finish_reason": finish_reason}
+        if event is None:
+            return {"index": 0, "delta": delta, "finish_reason": _finish_reason(generation)}
+        if event.text:
+            delta["content"] = event.text
+        if event.tool_calls:
+            delta["tool_calls"] = _tool_calls(generation, event.tool_calls, sent_calls, streamed=True)
+        return {"index": 0, "delta": delta, "finish_reason": None}
 
     def _envelope(self, generation, choices, usage=None, chunk=False):
         body = {
@@ -82,20 +91,22 @@ class ChatCompletions(OpenAIView):
 
     async def _events(self, generation, include_usage):
         """Server-sent events; comments keep the connection alive while queued."""
-        first = True
+        first, sent_calls = True, 0
         async with aclosing(follow.follow(generation)) as events:
             async for event in events:
                 if event.kind in ("queued", "heartbeat"):
                     yield f": {event.kind}\n\n"
                     continue
                 if event.kind == "text":
-                    yield _sse(self._envelope(generation, [self.delta(event.text, first=first)], chunk=True))
-                    first = False
+                    if event.text or event.tool_calls:  # thinking alone has no place in OpenAI's chunks
+                        delta = self.delta(generation, event, sent_calls, first)
+                        yield _sse(self._envelope(generation, [delta], chunk=True))
+                        first, sent_calls = False, sent_calls + len(event.tool_calls)
                     continue
                 if message := end_message(generation):
                     yield _sse(openai_error(502, message))
                     return
-                yield _sse(self._envelope(generation, [self.delta("", _finish_reason(generation))], chunk=True))
+                yield _sse(self._envelope(generation, [self.delta(generation)], chunk=True))
                 if include_usage:
                     yield _sse(self._envelope(generation, [], usage=_usage(generation), chunk=True))
         yield "data: [DONE]\n\n"
@@ -109,11 +120,13 @@ class Completions(ChatCompletions):
     def read(self, body):
         return openai_fields.completion_request(body)
 
-    def choice(self, text, finish_reason):
-        return {"index": 0, "text": text, "logprobs": None, "finish_reason": finish_reason}
+    def choice(self, generation):
+        return {"index": 0, "text": generation.response, "logprobs": None, "finish_reason": _finish_reason(generation)}
 
-    def delta(self, text, finish_reason=None, first=False):
-        return {"index": 0, "text": text, "logprobs": None, "finish_reason": finish_reason}
+    def delta(self, generation, event=None, sent_calls=0, first=False):
+        if event is None:
+            return {"index": 0, "text": "", "logprobs": None, "finish_reason": _finish_reason(generation)}
+        return {"index": 0, "text": event.text, "logprobs": None, "finish_reason": None}
 
 
 def _entry(name):
@@ -125,7 +138,28 @@ def _model(name):
 
 
 def _finish_reason(generation):
+    if generation.tool_calls:
+        return "tool_calls"
     return "length" if generation.done_reason == "length" else "stop"
+
+
+def _tool_calls(generation, calls, start=0, streamed=False):
+    """Ollama's tool calls as OpenAI's: each with an id (Ollama's, or made from the request's) and
+    its arguments as a JSON string, where Ollama has an object; a streamed one has its `index`."""
+    shaped = []
+    for number, call in enumerate(calls, start):
+        function = call.get("function") or {}
+        arguments = function.get("arguments")
+        shaped.append({
+            **({"index": number} if streamed else {}),
+            "id": call.get("id") or f"call_{generation.request_id.removeprefix('req_')}_{number}",
+            "type": "function",
+            "function": {
+                "name": function.get("name") or "",
+                "arguments": arguments if isinstance(arguments, str) else json.dumps(arguments or {}),
+            },
+        })
+    return shaped
 
 
 def _usage(generation):

@@ -51,10 +51,17 @@ def generation_detail(generation):
     if generation.status == Status.DONE:
         body["response"] = generation.response
         body["done_reason"] = generation.done_reason
+        body.update(_present(thinking=generation.thinking, tool_calls=generation.tool_calls))
         body.update({name: getattr(generation, name) for name in generation.OLLAMA_COUNTERS})
     if generation.error:
         body["error"] = generation.error
     return body
+
+
+def _present(**fields):
+    """The fields that have a value: a model's thinking and tool calls appear only when it gave some
+    (through the Ollama door: our own API asks for neither, but a model may think unasked)."""
+    return {name: value for name, value in fields.items() if value}
 
 
 def pull_progress(pull):
@@ -103,7 +110,7 @@ def _stream_line(generation, event):
     if event.kind == "queued":
         return dict(line, status="queued", queue_position=event.position, queue_length=event.length)
     if event.kind in ("text", "heartbeat"):
-        return dict(line, response=event.text)
+        return dict(line, response=event.text, **_present(thinking=event.thinking, tool_calls=list(event.tool_calls)))
     if generation.status == GenerationRequest.Status.DONE:
         counters = {name: getattr(generation, name) for name in generation.OLLAMA_COUNTERS}
         return dict(line, success=True, response="", done=True, done_reason=generation.done_reason, **counters)

@@ -28,6 +28,7 @@ class GenerationQuerySet(models.QuerySet):
 
 
 # A request that still has text of its own (llm/retention.py removes it after LLM_KEEP_REQUEST_TEXT_DAYS).
+# Its thinking and tool calls need no term here: a request that has them has a prompt or messages.
 HAS_TEXT = ~Q(prompt="") | ~Q(response="") | Q(messages__isnull=False) | ~Q(extra={})
 
 
@@ -71,6 +72,10 @@ class GenerationRequest(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     response = models.TextField(blank=True)
+    thinking = models.TextField(blank=True, help_text="What the model thought before answering (Ollama's `think`).")
+    tool_calls = models.JSONField(
+        null=True, blank=True, help_text="The tools the model called, as Ollama gives them (arguments an object)."
+    )
     embeddings = models.JSONField(null=True, blank=True, help_text="For embed: one vector per text, from Ollama.")
     error = models.TextField(blank=True)
     bad_input = models.BooleanField(
@@ -127,12 +132,12 @@ class GenerationRequest(models.Model):
     def requeue(self, reason):
         """Put a request whose run was cut short back in line (it keeps its place).
 
-        Only if the run stored no text: a streaming client may hold those words,
+        Only if the run stored no output (text, thinking, tool calls): a streaming client may hold those words,
         and a second run would not write the same ones. False: not put back.
         """
-        requeued = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING, response="").update(
-            status=self.Status.QUEUED, started_at=None, error=reason
-        )
+        requeued = GenerationRequest.objects.filter(
+            pk=self.pk, status=self.Status.RUNNING, response="", thinking="", tool_calls__isnull=True
+        ).update(status=self.Status.QUEUED, started_at=None, error=reason)
         self.refresh_from_db()
         return bool(requeued)
 
@@ -150,12 +155,20 @@ class GenerationRequest(models.Model):
             self.__dict__.update(fields, attempts=self.attempts + 1)
         return bool(taken)
 
+    @property
+    def has_output(self):
+        """Whether the run stored anything a client may have streamed: text, thinking or tool calls."""
+        return bool(self.response or self.thinking or self.tool_calls)
+
     def finish(self, response, final_chunk):
-        """Done: `final_chunk` is Ollama's last chunk of a generation, or its answer to an embed."""
+        """Done: `final_chunk` is Ollama's last chunk of a generation (with the whole `thinking` and
+        `tool_calls` of the reply, llm/queue/runner.py), or its answer to an embed."""
         counters = {name: final_chunk.get(name) for name in self.OLLAMA_COUNTERS}
         self._end(
             self.Status.DONE,
             response=response,
+            thinking=final_chunk.get("thinking") or "",
+            tool_calls=final_chunk.get("tool_calls") or None,
             done_reason=final_chunk.get("done_reason") or "",
             embeddings=final_chunk.get("embeddings"),
             **counters,
@@ -174,19 +187,26 @@ class GenerationRequest(models.Model):
         """Cancel a waiting or running request; a running one stops at its next checkpoint."""
         return self._end(self.Status.CANCELLED, error=reason, only_from=self.UNFINISHED)
 
-    def save_partial(self, more):
-        """Add `more` to the text stored so far and wake whoever streams it
-        (only them: a client waiting for the whole answer is woken at the end).
+    def save_partial(self, more, thinking="", tool_calls=None):
+        """Add `more` to the text stored so far (and `thinking` to the thinking), set the tool
+        calls so far when `tool_calls` is given, and wake whoever streams it (only them: a
+        client waiting for the whole answer is woken at the end).
 
         Only the new text travels: the row's text is extended in the database,
         not written whole again at every flush. False when the request is no
         longer running: it was cancelled, and the worker should stop generating.
         """
         running = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING)
-        if not more:  # nothing to store: only whether it still runs
+        changes = {name: Concat(F(name), Value(new), output_field=models.TextField())
+                   for name, new in (("response", more), ("thinking", thinking)) if new}
+        if tool_calls:
+            changes["tool_calls"] = tool_calls
+        if not changes:  # nothing to store: only whether it still runs
             return running.exists()
-        saved = running.update(response=Concat(F("response"), Value(more), output_field=models.TextField()))
+        saved = running.update(**changes)
         self.response += more
+        self.thinking += thinking
+        self.tool_calls = tool_calls or self.tool_calls
         wakeups.notify(wakeups.text_channel(self.request_id))
         return bool(saved)
 

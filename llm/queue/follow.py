@@ -42,8 +42,10 @@ DISCONNECTED = "The client disconnected"
 
 @dataclass
 class Event:
-    kind: str  # "queued" (with position), "text" (with text), "heartbeat", "end"
+    kind: str  # "queued" (with position), "text" (with text, thinking, tool calls), "heartbeat", "end"
     text: str = ""
+    thinking: str = ""
+    tool_calls: list = ()  # the calls new since the last event
     position: int | None = None
     length: int | None = None  # of the queue, with a position
 
@@ -56,13 +58,13 @@ async def follow(generation):
     and takes its place in line from the board, computed once for every waiter.
     """
     Status = GenerationRequest.Status
-    sent, run = 0, None  # how much text went out, and from which run
+    sent, run = (0, 0, 0), None  # how much text, thinking and tool calls went out, and from which run
     place, last_line = None, time.monotonic()  # the place in line last sent; when the last line went
     try:
         with wakeups.hub().waiter(wakeups.text_channel(generation.request_id)) as waiter:
             await offthread.run(generation.refresh_from_db)  # after subscribing: no wake-up is missed
             while True:
-                if sent and (generation.status == Status.QUEUED or generation.attempts != run):
+                if any(sent) and (generation.status == Status.QUEUED or generation.attempts != run):
                     await offthread.run(_end_restarted, generation)
                     yield Event("end")
                     return
@@ -72,9 +74,9 @@ async def follow(generation):
                         place = snapshot.place(generation.pk)
                         yield Event("queued", position=place, length=snapshot.length)
                         last_line = time.monotonic()
-                elif generation.status in (Status.RUNNING, Status.DONE) and len(generation.response) > sent:
-                    yield Event("text", text=generation.response[sent:])
-                    sent, run = len(generation.response), generation.attempts
+                elif generation.status in (Status.RUNNING, Status.DONE) and _sizes(generation) != sent:
+                    yield _news(generation, sent)
+                    sent, run = _sizes(generation), generation.attempts
                     last_line = time.monotonic()
                 if generation.is_finished:
                     yield Event("end")
@@ -116,6 +118,17 @@ async def look(generation, waiter, timeout):
             return False
     await offthread.run(generation.refresh_from_db)
     return True
+
+
+def _sizes(generation):
+    return len(generation.response), len(generation.thinking), len(generation.tool_calls or ())
+
+
+def _news(generation, sent):
+    """What the generation stored since `sent` (its sizes then)."""
+    text, thinking, calls = sent
+    return Event("text", text=generation.response[text:], thinking=generation.thinking[thinking:],
+                 tool_calls=(generation.tool_calls or [])[calls:])
 
 
 def _look_pause():

@@ -22,7 +22,7 @@ def submit_generation(token, model, prompt="", options=None, **fields):
     Raises limits.TextTooLong, limits.RateLimited (per `token`) or limits.QueueFull.
     """
     extra = fields.get("extra") or {}
-    limits.check_text(prompt, extra.get("system"), fields.get("messages"), fields.get("input"))
+    limits.check_text(prompt, extra.get("system"), fields.get("messages"), fields.get("input"), extra.get("tools"))
     with limits.queue_place():
         limits.check_generation_rate(token)  # after the bound: a 503 costs the token no generation
         request = GenerationRequest.objects.create(

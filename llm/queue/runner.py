@@ -196,9 +196,9 @@ def _run_with_retries(request, row):
         except OllamaUnavailable as exc:
             if nodes.is_fleet():
                 nodes.failed(row, exc)
-                if not request.response and fleet.others_can_run(request.model, node):
+                if not request.has_output and fleet.others_can_run(request.model, node):
                     raise NodeDown(f"Node {node} stopped answering ({exc})") from exc
-            if request.response:
+            if request.has_output:
                 raise
             if time.monotonic() + pause > give_up_at:
                 raise OllamaUnavailable(
@@ -233,8 +233,9 @@ def _embed(tag, request, node):
 
 
 def _generate(tag, request, node):
-    """Stream from Ollama; add the new text to the row every LLM_STREAM_FLUSH_SECONDS
-    while a client streams it (the first words at once), else every UNFOLLOWED_FLUSH_SECONDS.
+    """Stream from Ollama; add the new text and thinking to the row (and the tool calls as
+    they come) every LLM_STREAM_FLUSH_SECONDS while a client streams it (the first words at
+    once), else every UNFOLLOWED_FLUSH_SECONDS.
 
     Each store wakes the clients streaming this request and tells us whether it
     was cancelled meanwhile; leaving the loop closes the connection, which makes
@@ -250,31 +251,45 @@ def _generate(tag, request, node):
     following = wakeups.text_channel(request.request_id)
     followed = wakeups.listening(following)
     every = settings.LLM_STREAM_FLUSH_SECONDS if followed else UNFOLLOWED_FLUSH_SECONDS
-    parts, stored = [], 0  # stored: how many parts the row holds
+    parts, thoughts, calls = [], [], []  # text, thinking and tool calls, one entry per chunk
+    stored = 0  # how many chunks the row holds
     flushed_at = None if followed else time.monotonic()
     ollama = nodes.ollama(node)
     try:
         with closing(ollama.chat(payload) if chat else ollama.generate(payload)) as chunks:
             for chunk in chunks:
-                parts.append((chunk.get("message") or {}).get("content", "") if chat else chunk.get("response") or "")
+                text, thinking, tool_calls = split_chunk(chunk, chat)
+                parts.append(text)
+                thoughts.append(thinking)
+                calls += tool_calls
                 if chunk.get("done"):
-                    return "".join(parts), chunk
+                    return "".join(parts), dict(chunk, thinking="".join(thoughts), tool_calls=calls)
                 now = time.monotonic()
                 if now > deadline:
                     raise GenerationTimeout(
                         f"Generation ran past LLM_GENERATION_TIMEOUT ({settings.LLM_GENERATION_TIMEOUT}s)"
                     )
-                if flushed_at is None or now - flushed_at >= every:
-                    if not request.save_partial("".join(parts[stored:])):
+                if flushed_at is None or now - flushed_at >= every or tool_calls:  # a tool call goes out at once
+                    if not request.save_partial("".join(parts[stored:]), "".join(thoughts[stored:]), list(calls)):
                         raise Cancelled()
                     stored, flushed_at = len(parts), now
                     followed = wakeups.listening(following)
                     every = settings.LLM_STREAM_FLUSH_SECONDS if followed else UNFOLLOWED_FLUSH_SECONDS
     except OllamaUnavailable:
-        if unstored := "".join(parts[stored:]):
-            request.save_partial(unstored)
+        unstored = "".join(parts[stored:]), "".join(thoughts[stored:])
+        if any(unstored):
+            request.save_partial(*unstored, list(calls))
         raise
     raise OllamaError("Ollama ended the reply before the generation was done")
+
+
+def split_chunk(chunk, chat):
+    """Ollama's streamed chunk as (text, thinking, tool calls): `response` and `thinking` of a
+    generation; `message.content`, `message.thinking` and `message.tool_calls` of a chat."""
+    if not chat:
+        return chunk.get("response") or "", chunk.get("thinking") or "", []
+    message = chunk.get("message") or {}
+    return message.get("content") or "", message.get("thinking") or "", list(message.get("tool_calls") or [])
 
 
 def _describe(exc):

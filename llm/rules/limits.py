@@ -1,7 +1,8 @@
 """What a generation must fit, through every door: text size, rates, the queue bound.
 
-- Text: the prompt, the system prompt, and the messages of a chat taken together, each at
-  most LLM_MAX_PROMPT_CHARS characters (413).
+- Text: the prompt, the system prompt, the messages of a chat taken together (their contents,
+  thinking and tool calls), and a chat's tool definitions (as JSON), each at most
+  LLM_MAX_PROMPT_CHARS characters (413).
 - Rates, per token, with DRF's throttling and Django's cache (429 with Retry-After). Rates
   come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] under "<scope>.<role>":
 
@@ -20,6 +21,7 @@
   in the web process (`open_wait()`), like the rates in the local cache.
 """
 
+import json
 import threading
 from collections import Counter, namedtuple
 from contextlib import contextmanager
@@ -113,27 +115,39 @@ def open_waits(token):
 
 
 def check_text(
-    prompt: str | None = "", system: str | None = "", messages: list | None = None, input: list | None = None
+    prompt: str | None = "",
+    system: str | None = "",
+    messages: list | None = None,
+    input: list | None = None,
+    tools: list | None = None,
 ) -> None:
     """Raise TextTooLong when a field the model reads is longer than LLM_MAX_PROMPT_CHARS.
 
-    `input`: an embed's texts, counted together like a chat's messages.
+    `input`: an embed's texts, counted together like a chat's messages. A message counts its
+    content, its thinking and its tool calls (as JSON); `tools`, a chat's tool definitions,
+    count as the JSON the model reads them from.
     """
     limit = settings.LLM_MAX_PROMPT_CHARS
     sizes = {
         "prompt": _length(prompt),
         "system": _length(system),
-        "messages": sum(_length(message.get("content")) for message in messages or [] if isinstance(message, dict)),
+        "messages": sum(_message_length(message) for message in messages or [] if isinstance(message, dict)),
         "input": sum(_length(text) for text in input or []),
+        "tools": len(json.dumps(tools)) if tools else 0,
     }
     for field, size in sizes.items():
         if size > limit:
-            together = " (all their contents together)" if field in ("messages", "input") else ""
+            together = " (all their contents together)" if field in ("messages", "input", "tools") else ""
             raise TextTooLong(f"{field}: longer than the {limit} characters allowed{together}")
 
 
 def _length(text):
     return len(text) if isinstance(text, str) else 0
+
+
+def _message_length(message):
+    calls = message.get("tool_calls")
+    return _length(message.get("content")) + _length(message.get("thinking")) + (len(json.dumps(calls)) if calls else 0)
 
 
 # --- Rates ---------------------------------------------------------------------------------------

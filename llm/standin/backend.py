@@ -65,11 +65,11 @@ class Backend(Protocol):
 
 
 def prompt_text(prompt_or_messages) -> str:
-    """The text a reply is derived from: the prompt, or the last user message."""
+    """The text a reply is derived from: the prompt, or the last user message (or tool result)."""
     if isinstance(prompt_or_messages, str):
         return prompt_or_messages
     for message in reversed(prompt_or_messages or []):
-        if isinstance(message, dict) and message.get("role", "user") == "user":
+        if isinstance(message, dict) and message.get("role", "user") in ("user", "tool"):
             return str(message.get("content") or "")
     return ""
 

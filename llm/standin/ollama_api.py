@@ -3,6 +3,12 @@
 
 Each route is ``fn(handler, faults)``; ``handler`` is the server's request
 handler (it provides json_body, send_json, start_stream, stream_line, ...).
+
+Thinking and tools speak as Ollama's do (when and what: ``reasoning.py``): with ``think``,
+streamed chunks carry ``thinking`` (a generation's top level, a chat's ``message.thinking``)
+before the answer's text, and the unstreamed answer has the whole thinking; a chat that calls a
+tool streams one chunk with ``message.tool_calls`` (content "") and then the last chunk, done
+with done_reason "stop"; unstreamed, ``message.tool_calls`` is in the answer.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from llm.engine.keepalive import BadRequest
 from .calls import DEFAULT_CONTEXT, installed, model_name, not_found
 from .embeddings import embed, embeddings
 from .models import ModelSpec
+from .reasoning import thinking_tokens, tool_call, wants_thinking
 from .state import LoadError, utc_now_str
 
 VERSION = "0.12.6"
@@ -92,7 +99,7 @@ def show(h, faults) -> None:
             "general.quantization_version": 2,
             f"{spec.family}.context_length": 131072,
         },
-        "capabilities": ["completion"],
+        "capabilities": ["completion", "tools", "thinking"],
         "modified_at": dict((s.name, m) for s, m in h.server.state.tags()).get(spec.name, ""),
     })
 
@@ -131,12 +138,18 @@ def _generation(h, faults, chat: bool) -> None:
         if not isinstance(payload, str):
             raise BadRequest("prompt must be a string")
 
-    def reply(text: str) -> dict:
+    def reply(text: str = "", thinking: str = "", tool_calls: list | None = None) -> dict:
         obj = {"model": name, "created_at": utc_now_str()}
         if chat:
             obj["message"] = {"role": "assistant", "content": text}
+            if thinking:
+                obj["message"]["thinking"] = thinking
+            if tool_calls:
+                obj["message"]["tool_calls"] = tool_calls
         else:
             obj["response"] = text
+            if thinking:
+                obj["thinking"] = thinking
         return obj
 
     if not payload:  # load (or, with keep_alive 0, unload) only
@@ -192,37 +205,42 @@ def _produce(h, faults, spec: ModelSpec, chat: bool, req: dict, payload, options
     eval_start = time.monotonic()
     prompt_eval_ns = max(int((eval_start - started) * 1e9) - load_ns, 1)
     text, tokens, reason, lines = "", [], "stop", 0
+    said = {"thinking": "", "tool_calls": []}  # what came besides the text
     stats: dict = {}  # real counters from the backend (llama mode)
     if stream:
         h.start_stream()
-    produced = backend.tokens(spec.name, payload, options, system=req.get("system"), raw=bool(req.get("raw")),
-                              stats=stats)
+    produced = _pieces(backend, spec, chat, req, payload, options, stats)
     try:
         while True:
             if 0 <= cap <= len(tokens):  # checked before asking for one more token, like Ollama
                 reason = "length"
                 break
-            token = next(produced, None)
+            kind, token = next(produced, (None, None))
             if token is None:
                 break
             if drop is not None and not stream and len(tokens) >= drop:
                 break  # "crash" mid-generation: closed below without an answer
             if token_seconds > 0:
                 time.sleep(token_seconds)
-            token, stopped = _cut_at_stop(text, token, stops)
+            stopped = False
+            if kind == "text":
+                token, stopped = _cut_at_stop(text, token, stops)
             if token:
-                tokens.append(token)
-                text += token
+                tokens.append(token if kind != "tool_calls" else "")
+                if kind == "text":
+                    text += token
+                else:
+                    said[kind] += token
                 if stream:
                     if drop is not None and lines >= drop:
                         h.abort()
                         return
-                    h.stream_line({**reply(token), "done": False})
+                    h.stream_line({**reply(**{kind: token}), "done": False})
                     lines += 1
             if stopped:
                 break
     finally:
-        getattr(produced, "close", lambda: None)()  # stop a real generation now, not at garbage collection
+        produced.close()  # stop a real generation now, not at garbage collection
         if stream:
             state.count_streamed(prompt_text(payload), lines)
     eval_ns = max(int((time.monotonic() - eval_start) * 1e9), 1)
@@ -230,7 +248,7 @@ def _produce(h, faults, spec: ModelSpec, chat: bool, req: dict, payload, options
         prompt_eval_ns = stats["prompt_eval_duration"]
         eval_ns = max(eval_ns - prompt_eval_ns, 1)
 
-    final = {**reply("" if stream else text), "done": True, "done_reason": reason}
+    final = {**(reply() if stream else reply(text, **said)), "done": True, "done_reason": reason}
     if not chat and not req.get("raw"):
         final["context"] = stats.get("context") or [token_id(w) for w in payload.split()] + [token_id(t) for t in tokens]
     final.update({
@@ -252,6 +270,25 @@ def _produce(h, faults, spec: ModelSpec, chat: bool, req: dict, payload, options
         h.end_stream()
     else:
         h.send_json(200, final)
+
+
+def _pieces(backend, spec: ModelSpec, chat: bool, req: dict, payload, options: dict, stats: dict):
+    """(kind, token) pairs of the reply: "thinking" ones first when asked for, then either one
+    "tool_calls" (a list of one call) or the backend's "text" tokens."""
+    if wants_thinking(req):
+        for token in thinking_tokens(prompt_text(payload)):
+            yield "thinking", token
+    call = tool_call(req.get("tools"), payload) if chat else None
+    if call is not None:
+        yield "tool_calls", [call]
+        return
+    produced = backend.tokens(spec.name, payload, options, system=req.get("system"), raw=bool(req.get("raw")),
+                              stats=stats)
+    try:
+        for token in produced:
+            yield "text", token
+    finally:
+        getattr(produced, "close", lambda: None)()
 
 
 def _cut_at_stop(text: str, token: str, stops: list[str]) -> tuple[str, bool]:

@@ -94,3 +94,12 @@ def test_a_recent_request_with_an_empty_prompt_is_not_said_to_be_pruned(staff_cl
     generation = finished_request(prompt="", response="")
     html = staff_client.get(f"/requests/{generation.request_id}/").content.decode()
     assert 'data-test="text-removed"' not in html and "No response." in html
+
+
+def test_it_shows_the_models_thinking_and_the_tools_it_called(staff_client):
+    call = {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
+    generation = finished_request(response="", thinking="The question is: weather", tool_calls=[call])
+    html = staff_client.get(f"/requests/{generation.request_id}/").content.decode()
+    assert "The question is: weather" in html
+    assert "<code>get_weather</code> with <code>{&quot;city&quot;: &quot;Paris&quot;}</code>" in html
+    assert "No response." not in html

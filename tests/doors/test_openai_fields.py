@@ -64,7 +64,6 @@ def test_a_response_format_we_cannot_read_is_a_400(openai_api, response_format, 
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("tools", [{"type": "function", "function": {"name": "f", "parameters": {}}}]),
         ("tool_choice", "required"),
         ("functions", [{"name": "f", "parameters": {}}]),
         ("function_call", {"name": "f"}),
@@ -132,7 +131,7 @@ def test_text_parts_are_joined(openai_api):
     [
         ([{"role": 5, "content": "hi"}], "messages[0].role"),
         ([{"role": "wizard", "content": "hi"}], "messages[0].role"),
-        ([{"role": "tool", "content": "42", "tool_call_id": "x"}], "messages[0].role"),
+        ([{"role": "tool", "content": "42", "tool_call_id": "x"}], "messages[0].tool_call_id"),
         ([{"content": "hi"}], "messages[0].role"),
         ([{"role": "user", "content": "hi", "name": "bob"}], "messages[0].name"),
         ([], "messages"),

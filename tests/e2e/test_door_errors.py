@@ -18,9 +18,9 @@ def test_an_openai_field_the_gateway_cannot_honour_is_a_bad_request_naming_it(op
     tool = {"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}
     with pytest.raises(openai.BadRequestError) as raised:
         openai_client.chat.completions.create(
-            model="llama3.2:1b", messages=[{"role": "user", "content": "hi"}], tools=[tool]
+            model="llama3.2:1b", messages=[{"role": "user", "content": "hi"}], tools=[tool], tool_choice="required"
         )
-    assert raised.value.body["param"] == "tools"
+    assert raised.value.body["param"] == "tool_choice" and "cannot force" in raised.value.body["message"]
 
 
 def test_one_model_through_the_official_client(openai_client, standin):

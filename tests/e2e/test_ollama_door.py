@@ -113,3 +113,35 @@ def test_pull_delete_load_and_unload_need_an_admin_token(service, standin):
 def test_delete_removes_a_model(ollama_client, standin):
     ollama_client.delete("qwen3:4b")
     assert "qwen3:4b" not in {model.model for model in ollama_client.list().models}
+
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
+
+def test_think_through_the_official_client_gives_the_thinking_apart_from_the_answer(ollama_client, standin):
+    reply = ollama_client.chat(model="llama3.2:1b", messages=[{"role": "user", "content": "why blue"}], think=True)
+    assert reply.message.thinking == "The question is: why blue"
+    assert reply.message.content == "echo: why blue"
+    streamed = list(ollama_client.generate(model="llama3.2:1b", prompt="why blue", think=True, stream=True))
+    assert "".join(chunk.thinking or "" for chunk in streamed) == "The question is: why blue"
+    assert "".join(chunk.response for chunk in streamed) == "echo: why blue"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["unstreamed", "streamed"])
+def test_tools_through_the_official_client_give_tool_calls(ollama_client, standin, stream):
+    messages = [{"role": "user", "content": "call get_weather Paris"}]
+    reply = ollama_client.chat(model="llama3.2:1b", messages=messages, tools=[WEATHER], stream=stream)
+    chunks = list(reply) if stream else [reply]
+    calls = [call for chunk in chunks for call in chunk.message.tool_calls or []]
+    assert [(call.function.name, dict(call.function.arguments)) for call in calls] == [("get_weather", {"city": "Paris"})]
+    assert chunks[-1].done is True and chunks[-1].done_reason == "stop"
+    messages += [chunks[-1].message if not stream else {"role": "assistant", "content": "", "tool_calls": calls},
+                 {"role": "tool", "content": "sunny", "tool_name": "get_weather"}]
+    assert ollama_client.chat(model="llama3.2:1b", messages=messages, tools=[WEATHER]).message.content == "echo: sunny"

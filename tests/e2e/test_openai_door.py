@@ -1,5 +1,6 @@
 """The OpenAI-compatible door, driven by the official `openai` Python client."""
 
+import json
 import time
 
 import openai
@@ -80,3 +81,42 @@ def test_bad_parameters_are_a_bad_request_naming_the_field(openai_client, standi
             model="llama3.2:1b", messages=[{"role": "user", "content": "hi"}], temperature=-1
         )
     assert "temperature" in raised.value.body["message"]
+
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
+
+def test_tools_through_the_official_client_give_tool_calls_and_a_second_turn_uses_the_result(openai_client, standin):
+    messages = [{"role": "user", "content": "call get_weather Paris"}]
+    reply = openai_client.chat.completions.create(model="llama3.2:1b", messages=messages, tools=[WEATHER])
+    [choice] = reply.choices
+    assert choice.finish_reason == "tool_calls"
+    [call] = choice.message.tool_calls
+    assert call.type == "function" and call.id.startswith("call_")
+    assert (call.function.name, json.loads(call.function.arguments)) == ("get_weather", {"city": "Paris"})
+
+    messages += [choice.message.model_dump(exclude_none=True),
+                 {"role": "tool", "tool_call_id": call.id, "content": "sunny"}]
+    second = openai_client.chat.completions.create(model="llama3.2:1b", messages=messages, tools=[WEATHER])
+    assert second.choices[0].finish_reason == "stop"
+    assert second.choices[0].message.content == "echo: sunny"
+
+
+def test_streamed_tool_calls_through_the_official_client_add_up_to_the_call(openai_client, standin):
+    stream = openai_client.chat.completions.create(
+        model="llama3.2:1b", messages=[{"role": "user", "content": "call get_weather Oslo"}], tools=[WEATHER], stream=True
+    )
+    chunks = [chunk for chunk in stream if chunk.choices]
+    deltas = [call for chunk in chunks for call in chunk.choices[0].delta.tool_calls or []]
+    assert [(delta.index, delta.function.name, json.loads(delta.function.arguments)) for delta in deltas] == [
+        (0, "get_weather", {"city": "Oslo"})
+    ]
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+

@@ -77,7 +77,7 @@ def test_show_describes_an_installed_model(standin, http):
     body = r.json()
     for key in ("modelfile", "parameters", "template", "details", "model_info", "capabilities"):
         assert key in body
-    assert body["capabilities"] == ["completion"]
+    assert body["capabilities"] == ["completion", "tools", "thinking"]
     assert body["details"]["parameter_size"] == "4.0B"
 
 

@@ -118,7 +118,7 @@ def test_the_official_ollama_client_works(standin):
     parts = list(client.chat(model="llama3.2:1b", messages=[{"role": "user", "content": "yo"}], stream=True))
     assert "".join(p.message.content for p in parts) == "echo: yo"
     assert [m.model for m in client.ps().models] == ["llama3.2:1b"]
-    assert client.show("llama3.2:1b").capabilities == ["completion"]
+    assert client.show("llama3.2:1b").capabilities == ["completion", "tools", "thinking"]
     with pytest.raises(ollama.ResponseError) as info:
         client.generate(model="nope:1b", prompt="x")
     assert info.value.status_code == 404

@@ -225,3 +225,18 @@ def test_embed_loads_the_real_model_and_hashes_its_real_tokens(real, http):
     assert reply["prompt_eval_count"] >= 2 and reply["prompt_eval_count"] % 2 == 0
     counters = real.counters()
     assert counters["backend_loaded"] == ["llama3.2:1b"] and counters["embeds"] == 1
+
+
+@needs_real
+def test_real_mode_thinks_and_calls_tools_as_the_echo_mode_does_and_answers_a_tool_result_with_real_text(real, http):
+    tool = {"type": "function", "function": {"name": "get_time", "parameters": {
+        "type": "object", "properties": {"zone": {"type": "string"}}}}}
+    asked = [{"role": "user", "content": "call get_time UTC"}]
+    body = {"model": "llama3.2:1b", "tools": [tool], "think": True, "stream": False, "options": GREEDY}
+    called = http.post(real.url + "/api/chat", json={**body, "messages": asked}).json()["message"]
+    assert called["thinking"] == "The question is: call get_time UTC"
+    assert called["tool_calls"] == [{"function": {"name": "get_time", "arguments": {"zone": "UTC"}}}]
+    history = [*asked, {"role": "assistant", "content": "", "tool_calls": called["tool_calls"]},
+               {"role": "tool", "content": "12:00", "tool_name": "get_time"}]
+    answer = http.post(real.url + "/api/chat", json={**body, "think": False, "messages": history}).json()
+    assert answer["message"]["content"].strip() and "tool_calls" not in answer["message"]

@@ -38,8 +38,20 @@ def _ollama_body(required, **properties):
     return {"type": "object", "required": required, "properties": properties, "additionalProperties": True}
 
 
+_THINK = {"oneOf": [{"type": "boolean"}, {"type": "string", "enum": ["high", "medium", "low"]}],
+          "description": "The model thinks first; its thinking comes apart from the text."}
+_FUNCTION = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1}}}
+_OLLAMA_TOOL = {"type": "object", "required": ["function"], "properties": {
+    "type": {"type": "string", "nullable": True},
+    "function": {**_FUNCTION, "properties": {**_FUNCTION["properties"],
+                                             **nullable({"description": {"type": "string"}, "parameters": OBJECT})}},
+}}
+_OLLAMA_TOOL_CALL = {"type": "object", "required": ["function"], "properties": {
+    "function": {**_FUNCTION, "properties": {**_FUNCTION["properties"], "arguments": {**OBJECT, "nullable": True}}},
+}}
 OLLAMA_GENERATE = _ollama_body(
     ["model"],
+    think=_THINK,
     prompt={"type": "string"},
     suffix={"type": "string"},
     system={"type": "string"},
@@ -50,11 +62,16 @@ OLLAMA_GENERATE = _ollama_body(
 )
 OLLAMA_CHAT = _ollama_body(
     ["model"],
+    think=_THINK,
+    tools={"type": "array", "items": _OLLAMA_TOOL},
     messages={"type": "array", "items": {
         "type": "object",
         "required": ["role"],
         "properties": {"role": {"type": "string", "description": "system, user, assistant or tool"},
-                       "content": {"type": "string", "nullable": True}},
+                       "content": {"type": "string", "nullable": True},
+                       "thinking": {"type": "string", "nullable": True},
+                       "tool_calls": {"type": "array", "items": _OLLAMA_TOOL_CALL, "nullable": True},
+                       "tool_name": {"type": "string", "nullable": True}},
     }},
 )
 OLLAMA_MODEL = {"type": "object", "required": ["model"], "properties": {"model": model_name()}}

@@ -66,6 +66,20 @@ OPENAI_CHAT = {
             },
         }},
         **nullable({"max_completion_tokens": _SAMPLING["max_tokens"], **_SAMPLING}),
+        "tools": {"type": "array", "nullable": True, "items": {
+            "type": "object", "required": ["type", "function"], "additionalProperties": False, "properties": {
+                "type": {"type": "string", "enum": ["function"]},
+                "function": {"type": "object", "required": ["name"], "additionalProperties": False, "properties": {
+                    "name": {"type": "string", "pattern": "^[a-zA-Z0-9_-]{1,64}$"},
+                    **nullable({"description": {"type": "string"}, "parameters": OBJECT}),
+                    "strict": {"type": "boolean", "enum": [False, None], "nullable": True,
+                               "description": "true is refused: Ollama does not hold arguments to the schema."},
+                }},
+            },
+        }},
+        "tool_choice": {"type": "string", "enum": ["none", "auto", None], "nullable": True,
+                        "description": '"required" and a named function are refused: Ollama cannot force a call. '
+                                       "Assistant tool_calls and tool messages: README, \"Thinking and tools\"."},
         "response_format": {"nullable": True, "oneOf": [
             {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "enum": ["text", "json_object"]}}},
             {"type": "object", "required": ["type", "json_schema"], "properties": {
