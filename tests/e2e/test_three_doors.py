@@ -43,7 +43,9 @@ def test_requests_through_three_doors_interleave_one_at_a_time(service, standin)
     assert counters["load_failures"] == 0
 
 
-def test_status_answers_within_200ms_while_16_streams_are_open(service, standin):
+def test_status_answers_while_16_streams_are_open(service, standin):
+    """Open streams hold no web thread: /status answers while they are still queued (not once
+    they end), whatever the machine's speed."""
     standin.configure(token_seconds=0.05)
 
     def stream(n):
@@ -55,8 +57,9 @@ def test_status_answers_within_200ms_while_16_streams_are_open(service, standin)
     with ThreadPoolExecutor(max_workers=16) as pool:
         streams = [pool.submit(stream, n) for n in range(16)]
         poll(lambda: service.get("/status").json()["queue_length"] >= 12, 30, message="most streams to queue")
-        timings = service.time_status_calls(10)
+        answers = [service.get("/status", timeout=30) for _ in range(10)]
+        queued_meanwhile = service.get("/status").json()["queue_length"]
         service.post("/queue/clear")
         assert all(future.result() > 0 for future in streams)
-    timings.sort()
-    assert timings[-1] < 0.2, timings
+    assert [answer.status_code for answer in answers] == [200] * 10
+    assert queued_meanwhile >= 1, "the streams had ended before /status answered: it waited for them"

@@ -259,15 +259,6 @@ class Service:
         kwargs.setdefault("timeout", 120)
         return self.session.post(self.url + API + path, json=body, **kwargs)
 
-    def time_status_calls(self, count):
-        """Seconds each of `count` GET /status calls took, one after another."""
-        timings = []
-        for _ in range(count):
-            started = time.monotonic()
-            assert self.get("/status").status_code == 200
-            timings.append(time.monotonic() - started)
-        return timings
-
     def wait_until_finished(self, request_id, timeout=60):
         def finished():
             body = self.get(f"/requests/{request_id}").json()
