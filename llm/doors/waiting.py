@@ -39,11 +39,10 @@ def admit(token, store):
 class Pending(Response):
     """"Wait for `generation` up to `timeout` seconds, then answer `then(generation)`"; never sent itself.
 
-    Made in the hop that stored `generation`: it subscribes to its wake-up there, so the wait
-    needs no first read of the row, and the read that sees it end makes the answer in the same
-    hop (two hops to the pool per wait, not four). A wake-up sent in the microseconds between the
-    commit and the subscription is not lost for long: the wait still looks at the shared board
-    every LOOK_SECONDS (llm/queue/follow.py).
+    Made in the hop that stored `generation`: it subscribes to its wake-up there and reads the row
+    once more after subscribing (a worker may have finished it since the commit), so the wait
+    needs no hop of its own to start, and the read that sees it end makes the answer in the same
+    hop (two hops to the pool per wait, not four).
     """
 
     def __init__(self, generation, timeout, then, place):
@@ -51,6 +50,7 @@ class Pending(Response):
         self.generation, self.timeout, self.then, self.place = generation, timeout, then, place
         self.waiter = wakeups.hub().waiter(wakeups.request_channel(generation.request_id)).__enter__()
         weakref.finalize(self, _give_back, place, self.waiter)
+        generation.refresh_from_db()  # after subscribing: no wake-up is missed
 
     async def answer(self):
         try:

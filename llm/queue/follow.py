@@ -92,8 +92,8 @@ async def wait(generation, timeout, waiter=None, then=None):
     """Wait without a thread until `generation` ends or `timeout` seconds pass; returns it refreshed,
     or `then(generation)` when given, computed in the same hop as the read that saw it end.
 
-    `waiter`: a subscription to its request's channel taken since `generation` was read (in the
-    hop that stored it), so no first read is needed; it is left for the caller to close.
+    `waiter`: a subscription to its request's channel taken before `generation` was last read (in
+    the hop that stored it), so no first read is needed here; it is left for the caller to close.
     A client that goes away meanwhile (the server cancels this coroutine) cancels its request.
     """
     deadline = time.monotonic() + timeout
