@@ -90,33 +90,52 @@ async def follow(generation):
             await offthread.run(generation.cancel, f"{DISCONNECTED} from the stream")
 
 
-async def wait(generation, timeout):
-    """Wait without a thread until `generation` ends or `timeout` seconds pass; returns it refreshed.
+async def wait(generation, timeout, waiter=None, then=None):
+    """Wait without a thread until `generation` ends or `timeout` seconds pass; returns it refreshed,
+    or `then(generation)` when given, computed in the same hop as the read that saw it end.
 
+    `waiter`: a subscription to its request's channel taken before `generation` was last read (in
+    the hop that stored it), so no first read is needed here; it is left for the caller to close.
     A client that goes away meanwhile (the server cancels this coroutine) cancels its request.
     """
     deadline = time.monotonic() + timeout
+    answer = []
+
+    def read():
+        generation.refresh_from_db()
+        if then is not None and generation.is_finished:
+            answer.append(then(generation))
+
     try:
-        with wakeups.hub().waiter(wakeups.request_channel(generation.request_id)) as waiter:
-            await offthread.run(generation.refresh_from_db)
-            while not generation.is_finished and (remaining := deadline - time.monotonic()) > 0:
-                await look(generation, waiter, min(_look_pause(), remaining))
+        if waiter is None:
+            with wakeups.hub().waiter(wakeups.request_channel(generation.request_id)) as waiter:
+                await offthread.run(read)  # after subscribing: no wake-up is missed
+                await _wait(generation, waiter, deadline, read)
+        else:
+            await _wait(generation, waiter, deadline, read)
     except BaseException:
         if not generation.is_finished:
             await offthread.run(generation.cancel, DISCONNECTED)
         raise
-    return generation
+    if then is None:
+        return generation
+    return answer[0] if answer else await offthread.run(then, generation)
 
 
-async def look(generation, waiter, timeout):
-    """Sleep until woken or `timeout`; re-read the row when woken, or when the shared board
-    says the request is no longer where we last saw it. True when it was re-read."""
+async def _wait(generation, waiter, deadline, read):
+    while not generation.is_finished and (remaining := deadline - time.monotonic()) > 0:
+        await look(generation, waiter, min(_look_pause(), remaining), read)
+
+
+async def look(generation, waiter, timeout, read=None):
+    """Sleep until woken or `timeout`; re-read the row (with `read`, if given) when woken, or when
+    the shared board says the request is no longer where we last saw it. True when it was re-read."""
     woken = await waiter.until(timeout)
     if not woken:
         snapshot = await _board()
         if not snapshot.moved(generation.pk, queued=generation.status == GenerationRequest.Status.QUEUED):
             return False
-    await offthread.run(generation.refresh_from_db)
+    await offthread.run(read or generation.refresh_from_db)
     return True
 
 

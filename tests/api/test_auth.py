@@ -1,6 +1,10 @@
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIRequestFactory
 
+from llm.doors.authentication import ApiKeyAuthentication
 from llm.models import ApiToken, hash_key
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +94,12 @@ def test_create_token_command_prints_a_working_key_once(anonymous_api, capsys):
     raw = capsys.readouterr().out.strip()
     assert anonymous_api.get("/api/v1/llm/models", HTTP_X_API_KEY=raw).status_code == 200
     assert not ApiToken.objects.filter(key_hash=raw).exists()
+
+
+def test_a_users_token_and_its_owner_are_read_in_one_statement(alice_token):
+    request = APIRequestFactory().get("/api/v1/llm/models", HTTP_X_API_KEY=alice_token[1])
+    ApiKeyAuthentication().authenticate(request)  # never used: this call writes when; the next one need not
+    with CaptureQueriesContext(connection) as statements:
+        user, token = ApiKeyAuthentication().authenticate(request)
+    assert (user.username, token.pk) == ("alice", alice_token[0].pk)
+    assert len(statements.captured_queries) == 1
