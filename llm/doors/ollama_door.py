@@ -5,8 +5,8 @@ Generations and chats go through our queue; loading, unloading, pull and delete 
 admin token. Roles, limits and the audit log are the core's (llm/rules/).
 """
 
+import asyncio
 import json
-import time
 from contextlib import aclosing
 
 from django.conf import settings
@@ -17,12 +17,12 @@ from rest_framework.response import Response
 
 from llm import catalog
 from llm.engine import keepalive, nodes
-from llm.queue import follow, intake
+from llm.queue import follow, offthread
 from llm.doors import ollama_fields
 from llm.doors.exceptions import ollama_error
 from llm.doors.permissions import IsAdminToken
 from llm.doors.compat import CompatView, end_message, failed_status, resolve_model, submit, unstreamed, validated_options
-from llm.doors.waiting import Stream
+from llm.doors.waiting import PendingPulls, Stream
 from llm.models import GenerationRequest, ModelPull
 from llm.engine.ollama import ModelNotFound, client
 from llm.rules import actions
@@ -31,6 +31,7 @@ from llm.rules.roles import Actor
 GENERATE_FIELDS = ("suffix", "images", "format", "system", "template", "raw", "context", "think")
 CHAT_FIELDS = ("tools", "format", "think")
 PULL_POLL_SECONDS = 0.25
+PULL_WAIT_SECONDS = 24 * 3600  # a pull that does not stream: Ollama answers once it is done
 
 
 class OllamaView(CompatView):
@@ -159,11 +160,7 @@ class Pull(OllamaView):
         if request.data.get("stream") is not False:  # absent or null: Ollama streams
             # The first node's progress (one line shape, as Ollama's): the others pull beside it.
             return StreamingHttpResponse(_pull_lines(pulls[0]), content_type="application/x-ndjson")
-        pulls = intake.wait_for(pulls, timeout=24 * 3600)
-        failed = [pull for pull in pulls if pull.status != ModelPull.Status.DONE]
-        if failed:
-            return Response({"error": failed[0].error or failed[0].status}, status=500)
-        return Response({"status": "success"})
+        return PendingPulls(pulls, PULL_WAIT_SECONDS, _pull_outcome)
 
 
 class Delete(OllamaView):
@@ -220,16 +217,25 @@ async def _ndjson(generation, name, piece):
             yield json.dumps(line) + "\n"
 
 
-def _pull_lines(pull):
+def _pull_outcome(pulls):
+    failed = [pull for pull in pulls if pull.status != ModelPull.Status.DONE]
+    if failed:
+        return Response({"error": failed[0].error or failed[0].status}, status=500)
+    return Response({"status": "success"})
+
+
+async def _pull_lines(pull):
+    """Ollama's pull progress, read from the pull's row as the worker stores it: a coroutine,
+    so a client following a download for minutes holds no thread."""
     yield json.dumps({"status": "pulling manifest"}) + "\n"
     while True:
-        pull.refresh_from_db()
+        await offthread.run(pull.refresh_from_db)
         for digest, (completed, total) in pull.layers.items():
             yield json.dumps({"status": f"pulling {digest.removeprefix('sha256:')[:12]}", "digest": digest,
                               "total": total, "completed": completed}) + "\n"
         if pull.is_finished:
             break
-        time.sleep(PULL_POLL_SECONDS)
+        await asyncio.sleep(PULL_POLL_SECONDS)
     if pull.status == ModelPull.Status.DONE:
         for status in ("verifying sha256 digest", "writing manifest", "success"):
             yield json.dumps({"status": status}) + "\n"

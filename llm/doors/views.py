@@ -4,6 +4,7 @@ Roles, limits and the audit log are the core's (llm/rules/): changes of state go
 llm/rules/actions.py, generations through intake.submit_generation.
 """
 
+import functools
 import re
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from llm.doors import representations as shapes
 from llm.doors.exceptions import BadGateway, Conflict, door_error_response
 from llm.doors.permissions import IsAdminToken, own_requests
 from llm.doors.serializers import GenerateSerializer, ModelSerializer, NodeSerializer, ProcessQueueSerializer
-from llm.doors.waiting import Pending, Stream, WaitingView, admit
+from llm.doors.waiting import Pending, PendingPulls, Stream, WaitingView, admit
 from llm.models import GenerationRequest, ModelPull
 from llm.rules import actions
 from llm.rules.roles import Actor
@@ -79,39 +80,22 @@ class ModelsViewSet(viewsets.ViewSet):
         })
 
 
-class PullViewSet(viewsets.ViewSet):
+class PullViewSet(WaitingView, viewsets.ViewSet):
     permission_classes = [IsAdminToken]
 
     def create(self, request):
         data = _validated(ModelSerializer, request)
         name = data["model"]
         pulls = actions.pull(Actor.of(request), name, node=data.get("node"))  # one per node
-        pulls = intake.wait_for(pulls, settings.LLM_PULL_WAIT_SECONDS)
-        pull = _least_done(pulls)
-        outcome = shapes.pull_outcome(pull)
-        if pull.status == ModelPull.Status.DONE:
-            return Response({"success": True, "message": outcome["message"], "model": name})
-        if pull.is_finished:
-            raise BadGateway(outcome["message"])
-        return Response(
-            {"success": True, "message": outcome["message"], "model": name, "progress_url": outcome["progress_url"]},
-            status=status.HTTP_202_ACCEPTED,
-        )
+        return PendingPulls(pulls, settings.LLM_PULL_WAIT_SECONDS, functools.partial(_pull_response, name))
 
 
-class PullAllViewSet(viewsets.ViewSet):
+class PullAllViewSet(WaitingView, viewsets.ViewSet):
     permission_classes = [IsAdminToken]
 
     def create(self, request):
-        names = catalog.names()
-        pulls = intake.wait_for(actions.pull_all(Actor.of(request)), settings.LLM_PULL_WAIT_SECONDS)
-        done = sum(pull.status == ModelPull.Status.DONE for pull in pulls)
-        still_running = not all(pull.is_finished for pull in pulls)
-        message = f"Pulled {done} of {len(names)} models" + ("; the rest are still pulling" if still_running else "")
-        return Response(
-            {"success": True, "message": message, "results": {pull.model: shapes.pull_outcome(pull) for pull in pulls}},
-            status=status.HTTP_202_ACCEPTED if still_running else status.HTTP_200_OK,
-        )
+        pulls = actions.pull_all(Actor.of(request))
+        return PendingPulls(pulls, settings.LLM_PULL_WAIT_SECONDS, _pull_all_response)
 
 
 class PullProgressViewSet(viewsets.ViewSet):
@@ -206,3 +190,26 @@ def _least_done(pulls):
     """Of the pulls of one model (one per node), the one that answers for them all: a failed
     one, else one still running, else any (all done)."""
     return min(pulls, key=lambda pull: (pull.status != ModelPull.Status.FAILED, pull.is_finished))
+
+
+def _pull_response(name, pulls):
+    pull = _least_done(pulls)
+    outcome = shapes.pull_outcome(pull)
+    if pull.status == ModelPull.Status.DONE:
+        return Response({"success": True, "message": outcome["message"], "model": name})
+    if pull.is_finished:
+        raise BadGateway(outcome["message"])
+    return Response(
+        {"success": True, "message": outcome["message"], "model": name, "progress_url": outcome["progress_url"]},
+        status=status.HTTP_202_ACCEPTED,
+    )
+
+
+def _pull_all_response(pulls):
+    done = sum(pull.status == ModelPull.Status.DONE for pull in pulls)
+    still_running = not all(pull.is_finished for pull in pulls)
+    message = f"Pulled {done} of {len(catalog.names())} models" + ("; the rest are still pulling" if still_running else "")
+    return Response(
+        {"success": True, "message": message, "results": {pull.model: shapes.pull_outcome(pull) for pull in pulls}},
+        status=status.HTTP_202_ACCEPTED if still_running else status.HTTP_200_OK,
+    )

@@ -21,7 +21,7 @@ from contextlib import aclosing
 from django.http import StreamingHttpResponse
 from rest_framework.response import Response
 
-from llm.queue import follow, offthread, wakeups
+from llm.queue import follow, intake, offthread, wakeups
 from llm.rules import limits
 
 
@@ -60,12 +60,30 @@ class Pending(Response):
 
     def _finish(self, generation):
         """The view's answer for the finished (or timed out) generation, errors shaped by the view."""
-        view = self.renderer_context["view"]
-        try:
-            response = self.then(generation)
-        except Exception as exc:
-            response = view.handle_exception(exc)
-        return view.finalize_response(view.request, response)
+        return _answer(self, self.then, generation)
+
+
+class PendingPulls(Response):
+    """"Wait until `pulls` end or `timeout` seconds pass, then answer `then(pulls)`"; never sent
+    itself. An admin's pull that waits holds no thread for the minutes a download takes."""
+
+    def __init__(self, pulls, timeout, then):
+        super().__init__()
+        self.pulls, self.timeout, self.then = pulls, timeout, then
+
+    async def answer(self):
+        pulls = await intake.wait_for(self.pulls, self.timeout)
+        return await offthread.run(_answer, self, self.then, pulls)
+
+
+def _answer(pending, then, value):
+    """`then(value)` as `pending`'s view answers, its errors shaped by the view."""
+    view = pending.renderer_context["view"]
+    try:
+        response = then(value)
+    except Exception as exc:
+        response = view.handle_exception(exc)
+    return view.finalize_response(view.request, response)
 
 
 def _give_back(place, waiter):
@@ -97,7 +115,8 @@ async def _giving_back(lines, place):
 
 
 class WaitingView:
-    """Mix into a DRF view (first): its `as_view()` is an async view that awaits a `Pending`."""
+    """Mix into a DRF view (first): its `as_view()` is an async view that awaits a `Pending`
+    or `PendingPulls`."""
 
     @classmethod
     def as_view(cls, *args, **kwargs):
@@ -108,7 +127,7 @@ def waiting_view(view):
     @functools.wraps(view)  # keeps DRF's cls, initkwargs, actions and csrf_exempt for the schema and Django
     async def waiting(request, *args, **kwargs):
         response = await offthread.run(functools.partial(view, request, *args, **kwargs))
-        if isinstance(response, Pending):
+        if isinstance(response, (Pending, PendingPulls)):
             return await response.answer()
         return response
 

@@ -4,6 +4,7 @@ Every generation, through any door, is stored by `submit_generation`, which appl
 limits of llm/rules/limits.py (text size, generation rate, the queue bound).
 """
 
+import asyncio
 import time
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.db import transaction
 
 from llm.engine import nodes as fleet_nodes
 from llm.engine import pulls
-from llm.queue import tasks
+from llm.queue import offthread, tasks
 from llm.models import GenerationRequest
 from llm.rules import limits
 
@@ -46,20 +47,24 @@ def nothing_ahead():
     return not GenerationRequest.objects.unfinished().exists()
 
 
-def wait_for(records, timeout):
-    """Wait in this thread until every record is finished or `timeout` seconds pass, looking
-    every LLM_POLL_SECONDS; returns them refreshed. For pulls, on admin calls: a generation's
-    client waits without a thread, woken by the process's hub (llm/queue/follow.py).
-    """
+async def wait_for(records, timeout):
+    """Wait without a thread until every record is finished or `timeout` seconds pass,
+    looking every LLM_POLL_SECONDS; returns them refreshed. For pulls, on admin calls (their
+    progress is in the database, with no wake-up): a generation's client is woken by the
+    process's hub instead (llm/queue/follow.py)."""
     deadline = time.monotonic() + timeout
     while True:
-        for record in records:
-            if not record.is_finished:
-                record.refresh_from_db()
+        await offthread.run(_refresh_unfinished, records)
         remaining = deadline - time.monotonic()
         if all(record.is_finished for record in records) or remaining <= 0:
             return records
-        time.sleep(min(settings.LLM_POLL_SECONDS, remaining))
+        await asyncio.sleep(min(settings.LLM_POLL_SECONDS, remaining))
+
+
+def _refresh_unfinished(records):
+    for record in records:
+        if not record.is_finished:
+            record.refresh_from_db()
 
 
 def clear_waiting():

@@ -1,9 +1,11 @@
 """The Ollama-compatible door, driven by the official `ollama` Python client."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import ollama
 import pytest
+import requests
 
 from tests.support.service import poll
 
@@ -145,3 +147,28 @@ def test_tools_through_the_official_client_give_tool_calls(ollama_client, standi
     messages += [chunks[-1].message if not stream else {"role": "assistant", "content": "", "tool_calls": calls},
                  {"role": "tool", "content": "sunny", "tool_name": "get_weather"}]
     assert ollama_client.chat(model="llama3.2:1b", messages=messages, tools=[WEATHER]).message.content == "echo: sunny"
+
+
+def test_pulls_that_wait_hold_no_thread_while_generations_are_answered(service, standin):
+    """More non-streamed pulls than the waiters' database threads (LLM_WAIT_DB_THREADS, 4): they wait
+    as coroutines, so a generation that waits is answered before the first of them ends."""
+    standin.configure(installed=["llama3.2:1b"], pull_seconds=4.0)  # one at a time: 20 s in all
+    models = ["qwen3:4b", "gemma3:4b", "phi4:mini", "llama3.2:3b", "qwen2.5-coder:3b"]
+    headers = {"Authorization": f"Bearer {service.token}"}
+
+    def pull(model):
+        return requests.post(service.url + "/ollama/api/pull", json={"model": model, "stream": False},
+                             headers=headers, timeout=120)
+
+    def unfinished_pulls():
+        return [p for p in service.get("/pulls").json()["pulls"] if p["status"] in ("queued", "running")]
+
+    with ThreadPoolExecutor(max_workers=len(models)) as pool:
+        pulls = [pool.submit(pull, model) for model in models]
+        poll(lambda: len(unfinished_pulls()) == len(models), 30, message="every pull to be stored")
+        answer = service.post("/generate", {"model": "llama3.2:1b", "prompt": "while they pull", "wait": True})
+        still_pulling = len(unfinished_pulls())
+        outcomes = [future.result() for future in pulls]
+    assert answer.status_code == 200 and answer.json()["success"] is True
+    assert still_pulling == len(models), "the generation was answered only once a pull had ended"
+    assert [(outcome.status_code, outcome.json()) for outcome in outcomes] == [(200, {"status": "success"})] * 5
