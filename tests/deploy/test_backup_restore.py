@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from tests.support.service import REPO_ROOT, Service, poll
+from tests.support.service import REPO_ROOT, Service, poll, print_logs_after_a_failure
 from tests.support.standin import Standin
 
 pytestmark = pytest.mark.e2e
@@ -35,10 +35,7 @@ def service(standin):
 
 @pytest.fixture(autouse=True)
 def _print_logs_on_failure(request, service):
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        print(service.logs())
+    yield from print_logs_after_a_failure(request, service)
 
 
 class Burst:

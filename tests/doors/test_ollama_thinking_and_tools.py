@@ -7,18 +7,11 @@ import pytest
 from asgiref.sync import async_to_sync
 
 from llm.models import GenerationRequest
+from tests.support.doors import WEATHER
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MODEL = "llama3.2:1b"
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather in a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
 
 
 @pytest.fixture

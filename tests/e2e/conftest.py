@@ -2,7 +2,7 @@ import ollama
 import openai
 import pytest
 
-from tests.support.service import Service
+from tests.support.service import Service, print_logs_after_a_failure
 from tests.support.standin import Standin
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +46,4 @@ def openai_client(service):
 
 @pytest.fixture(autouse=True)
 def _print_logs_on_failure(request, service):
-    yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        print(service.logs())
+    yield from print_logs_after_a_failure(request, service)

@@ -7,6 +7,7 @@ import ollama
 import pytest
 import requests
 
+from tests.support.doors import WEATHER
 from tests.support.service import poll
 
 pytestmark = pytest.mark.e2e
@@ -115,16 +116,6 @@ def test_pull_delete_load_and_unload_need_an_admin_token(service, standin):
 def test_delete_removes_a_model(ollama_client, standin):
     ollama_client.delete("qwen3:4b")
     assert "qwen3:4b" not in {model.model for model in ollama_client.list().models}
-
-
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather in a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
 
 
 def test_think_through_the_official_client_gives_the_thinking_apart_from_the_answer(ollama_client, standin):

@@ -6,6 +6,8 @@ import time
 import openai
 import pytest
 
+from tests.support.doors import WEATHER
+
 pytestmark = pytest.mark.e2e
 
 
@@ -81,16 +83,6 @@ def test_bad_parameters_are_a_bad_request_naming_the_field(openai_client, standi
             model="llama3.2:1b", messages=[{"role": "user", "content": "hi"}], temperature=-1
         )
     assert "temperature" in raised.value.body["message"]
-
-
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather in a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    },
-}
 
 
 def test_tools_through_the_official_client_give_tool_calls_and_a_second_turn_uses_the_result(openai_client, standin):

@@ -24,6 +24,16 @@ BODY_CALLS = [
 # The calls that take a prompt, messages or input: where text from the client reaches the database.
 GENERATION_CALLS = [call for call in BODY_CALLS if call[1].endswith(("generate", "chat", "completions", "embed", "embeddings"))]
 
+# A function tool as OpenAI's and Ollama's clients send it (the stand-in calls it when a message names it).
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
 DOOR_OF_PREFIX = {"/api/v1/llm/": "native", "/ollama/": "ollama", "/v1/": "openai"}
 
 

@@ -265,3 +265,12 @@ class Service:
             return body if body["status"] not in ("queued", "running") else None
 
         return poll(finished, timeout, message=f"{request_id} to finish\n{self.logs()}")
+
+
+def print_logs_after_a_failure(request, service):
+    """The body of an autouse fixture: after a test that failed, print `service`'s logs
+    (pytest shows them with the failure)."""
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print(service.logs())
