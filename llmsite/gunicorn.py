@@ -12,7 +12,7 @@ import resource
 
 bind = os.getenv("WEB_BIND", f"127.0.0.1:{os.getenv('PORT', '8000')}")
 workers = int(os.getenv("WEB_WORKERS", "1"))
-worker_class = "uvicorn_worker.UvicornWorker"
+worker_class = "llmsite.uvicorn_worker.QuietUvicornWorker"  # uvicorn's, ticking once a second
 # uvicorn's worker counts a request as activity: a long wait does not trip this.
 timeout = int(os.getenv("WEB_TIMEOUT", "60"))
 graceful_timeout = int(os.getenv("WEB_GRACEFUL_TIMEOUT", "30"))
