@@ -221,7 +221,9 @@ NOTES = """What changed for these figures (issue 16), and what is still short:
   Django process ~60 MB) is left as it is here: another change moves it to an async server.
 - Idle CPU: the worker woke twice a second (django-q2's sentinel) and looked at the task table every second;
   both now every 5 s (`Q_POLL_SECONDS`, the sentinel's `guard_cycle`): worker 0.3% -> 0.07% of a core over 30 s.
-  What is left is mostly gunicorn's (its arbiter and its worker's loop each wake once a second).
+  Under ASGI the web server's uvicorn woke every 100 ms (its Date header and its stop check): it ticks once a
+  second now (`llmsite/uvicorn_worker.py`), web 0.25% -> 0.025% of a core over 40 s on a quiet box (0.33% for
+  web + worker in the run before). What is left: gunicorn's arbiter and uvicorn, once a second each.
 - Per request, in the worker: a generation task runs requests back to back and lingers
   LLM_WORKER_LINGER_SECONDS for the next one (llm/queue/linger.py), so a client calling again and again costs no
   django-q2 task per call (no task row stored by the web and deleted by the acknowledgement, no signing, no

@@ -47,6 +47,26 @@ def test_two_worker_hosts_share_the_nodes_and_one_takes_over_when_the_other_dies
         assert poll(lambda: service.wait_until_finished(late, timeout=60), 60)["status"] == "done"
 
 
+def test_with_two_worker_hosts_a_node_killed_mid_run_loses_nothing_and_rejoins(fleet):
+    env = {**fleet.env(), "LLM_NODE_RECHECK_MAX_SECONDS": "5"}
+    with Service.start(fleet.first, env=env) as service:
+        service.start_other_host_worker("host2")
+        fleet["b"].configure(token_seconds=0.05)
+        ids = [submit(service, ["llama3.2:1b", "phi4:mini"][i % 2], f"k{i}") for i in range(12)]
+        fleet["b"].wait_for(lambda seen: seen["active_generations"] == 1, timeout=60)
+        fleet.kill("b")
+        ends = [service.wait_until_finished(request_id, timeout=180) for request_id in ids]
+        assert all(end["status"] == "done" or (end["status"] == "failed" and end["error"]) for end in ends), ends
+        assert sum(end["status"] == "done" for end in ends) >= len(ends) - 1  # at most the one b was running
+        fleet.revive("b", **TIMINGS)
+        poll(lambda: [node["reachable"] for node in service.get("/status").json()["nodes"]] == [True, True], 30,
+             interval=0.5, message="b to rejoin")
+        more = [submit(service, ["llama3.2:1b", "phi4:mini"][i % 2], f"m{i}") for i in range(8)]
+        assert all(service.wait_until_finished(request_id, timeout=120)["status"] == "done" for request_id in more)
+        for name, seen in fleet.counters().items():
+            assert seen["max_resident"] <= 1 and seen["max_concurrent_generations"] <= 1, name
+
+
 POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 # Every poll far past the test's deadline: only a wake-up from the other host can start the task
 # (and tell the web server it ended) in time.
