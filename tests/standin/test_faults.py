@@ -99,7 +99,7 @@ def test_every_accepted_connection_has_tcp_nodelay_as_ollamas_do():
 def test_curl_sees_stream_chunks_live(standin):
     curl = shutil.which("curl")
     if curl is None:
-        pytest.skip("curl not installed")
+        pytest.skip("curl is missing: bin/test installs it (Debian package curl) when run as root")
     standin.configure(token_seconds=0.05)
     body = json.dumps({"model": "llama3.2:1b", "prompt": "a", "options": {"num_predict": 20}})
     proc = subprocess.Popen([curl, "-sN", "--noproxy", "*", standin.url + "/api/generate", "-d", body],
