@@ -28,7 +28,7 @@ from collections import Counter, namedtuple
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -218,8 +218,9 @@ def waiting_count() -> int:
     """How many requests wait: `GenerationRequest.objects.waiting().count()`, with its SQL made
     once. The ORM compiles a query anew at each call, ~0.5 ms of CPU for this one where running
     it takes ~0.02, and every generation counts once (the bound) and a native answer twice."""
-    with connection.cursor() as cursor:
-        cursor.execute(*_waiting_count_sql(connection.alias))
+    db = connections[DEFAULT_DB_ALIAS]
+    with db.cursor() as cursor:
+        cursor.execute(*_waiting_count_sql(db.alias))
         return cursor.fetchone()[0]
 
 
@@ -230,7 +231,8 @@ def _waiting_count_sql(alias):
 
 
 def _lock_gate():
-    if connection.vendor == "sqlite" and connection.settings_dict.get("OPTIONS", {}).get("transaction_mode") == "IMMEDIATE":
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "sqlite" and db.settings_dict.get("OPTIONS", {}).get("transaction_mode") == "IMMEDIATE":
         return  # its BEGIN IMMEDIATE took the write lock already: one statement fewer per request
     if Lease.objects.filter(name=QUEUE_GATE).update(holder=""):
         return
