@@ -361,6 +361,10 @@ LLM_MAX_OPEN_WAITS_PER_TOKEN = envnumber("LLM_MAX_OPEN_WAITS_PER_TOKEN", 100, in
 # Threads (each with one database connection) that read the rows of every waiting client
 # of a web process (llm/queue/offthread.py).
 LLM_WAIT_DB_THREADS = envnumber("LLM_WAIT_DB_THREADS", 4, int, minimum=1)
+# How long a web process trusts a token it found by its key without looking again
+# (llm/doors/authentication.py): a revocation in the admin holds at once in the process that
+# made it, elsewhere (WEB_WORKERS above 1, a shell) within this many seconds (0: look every call).
+LLM_TOKEN_CACHE_SECONDS = envnumber("LLM_TOKEN_CACHE_SECONDS", 5.0, float, minimum=0)
 # Fit before load (llm/engine/fit.py): where to read MemAvailable, how much memory to
 # keep free for the rest of the box, and Ollama's models folder when it is on
 # this machine (empty: no disk check before a pull).

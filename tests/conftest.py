@@ -13,6 +13,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from llm.doors.authentication import verified
 from llm.queue import runner, tasks
 from llm.models import ApiToken
 from tests.support.standin import Standin
@@ -96,6 +97,15 @@ def _fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_verified_tokens():
+    """The tokens a web process trusts for a while (llm/doors/authentication.py): each test
+    starts with none, as its database does (a test's rows are rolled back, which no signal tells)."""
+    verified.clear()
+    yield
+    verified.clear()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from llm.queue import intake
 from llm.doors.exceptions import door_error_response, invalid_field
 from llm.doors.exceptions import handler as contract_handler
 from llm.doors.parsers import AnyJSONParser
-from llm.doors.serializers import OptionsSerializer
+from llm.doors.serializers import OptionsSerializer, validated
 from llm.doors.waiting import Pending, WaitingView, admit
 from llm.models import GenerationRequest
 
@@ -64,10 +64,10 @@ def validated_options(options, field="options"):
         return {}
     if not isinstance(options, dict):
         raise ValidationError({field: "Must be a JSON object."})
-    serializer = OptionsSerializer(data=options)
-    if not serializer.is_valid():
-        raise ValidationError({field: serializer.errors})
-    return serializer.validated_data
+    try:
+        return validated(OptionsSerializer, options)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.detail}) from None
 
 
 def submit(request, entry, source, **fields):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from rest_framework.exceptions import ValidationError
 
 from llm.doors import parsers
-from llm.doors.serializers import OptionsSerializer
+from llm.doors.serializers import OptionsSerializer, validated
 
 # OpenAI's sampling fields that have an Ollama option of the same meaning.
 SAMPLING = {
@@ -134,11 +134,11 @@ def _options(body):
     for openai, ollama in SAMPLING.items():  # one at a time: two fields map to num_predict
         if body.get(openai) is None:
             continue
-        serializer = OptionsSerializer(data={ollama: body[openai]})
-        if not serializer.is_valid():
-            errors = next(iter(serializer.errors.values()))
+        try:
+            options.update(validated(OptionsSerializer, {ollama: body[openai]}))
+        except ValidationError as exc:
+            errors = next(iter(exc.detail.values()))
             _fail(openai, errors[0] if isinstance(errors, list) else errors)
-        options.update(serializer.validated_data)
     return options
 
 

@@ -1,3 +1,14 @@
+"""What the native API's bodies must hold, and Ollama's options for every door.
+
+Views check a body with `validated(SomeSerializer, data)`: one instance of each serializer
+checks every call. DRF deep-copies a serializer's declared fields for each new instance:
+~1.3 ms of the web server's CPU per GenerateSerializer with its options (measured,
+docs/benchmarks.md "Lean"), where checking takes ~0.2. Checking keeps nothing on the instance
+(no context, no partial update, never `.save()`), so one serves every thread.
+"""
+
+import functools
+
 from rest_framework import serializers
 
 from llm import catalog
@@ -134,3 +145,14 @@ class NodeSerializer(serializers.Serializer):
 
 class ProcessQueueSerializer(serializers.Serializer):
     max_iterations = StrictIntegerField(required=False, default=10, min_value=1, max_value=1000)
+
+
+def validated(serializer_class, data):
+    """`data` checked by `serializer_class`: its validated data, or the ValidationError (with
+    the same errors) that `serializer_class(data=data).is_valid(raise_exception=True)` raises."""
+    return _checker(serializer_class).run_validation(data)
+
+
+@functools.cache
+def _checker(serializer_class):
+    return serializer_class()

@@ -21,7 +21,7 @@ from llm.engine import nodes
 from llm.doors import representations as shapes
 from llm.doors.exceptions import BadGateway, Conflict, door_error_response
 from llm.doors.permissions import IsAdminToken, own_requests
-from llm.doors.serializers import GenerateSerializer, ModelSerializer, NodeSerializer, ProcessQueueSerializer
+from llm.doors.serializers import GenerateSerializer, ModelSerializer, NodeSerializer, ProcessQueueSerializer, validated
 from llm.doors.waiting import Pending, PendingPulls, Stream, WaitingView, admit
 from llm.models import GenerationRequest, ModelPull
 from llm.rules import actions
@@ -170,9 +170,7 @@ def _processed(processed, remaining):
 
 
 def _validated(serializer_class, request):
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    return validated(serializer_class, request.data)
 
 
 def _generation_response(generation):
