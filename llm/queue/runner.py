@@ -82,7 +82,8 @@ def _unfinished_statuses():
 @lru_cache
 def _statuses_query(vendor):
     """The SQL of `_unfinished_statuses`, built once by the ORM and run raw (as the policy's window query)."""
-    return GenerationRequest.objects.unfinished().order_by().values_list("status", flat=True).distinct().query.sql_with_params()
+    statuses = GenerationRequest.objects.unfinished().order_by().values_list("status", flat=True).distinct()
+    return statuses.query.sql_with_params()
 
 
 def _run_one(lease_wait, hand_on=True, recover=True):
