@@ -103,11 +103,15 @@ class Renewer(threading.Thread):
         self.lock = threading.Lock()
         self.changed = threading.Event()
         self.held = {}  # (name, holder) -> (seconds, when the next renewal is due)
+        self.wakes_at = None  # when the thread looks next by itself (None: only when told)
 
     def add(self, name, holder, seconds):
         with self.lock:
-            self.held[(name, holder)] = (seconds, time.monotonic() + seconds / 3)
-        self.changed.set()
+            due = time.monotonic() + seconds / 3
+            self.held[(name, holder)] = (seconds, due)
+            sooner = self.wakes_at is None or due < self.wakes_at
+        if sooner:  # else the thread looks before this renewal is due: no wake-up for each request
+            self.changed.set()
 
     def discard(self, name, holder):
         with self.lock:
@@ -116,7 +120,7 @@ class Renewer(threading.Thread):
     def run(self):
         while True:
             with self.lock:
-                due = min((at for _, at in self.held.values()), default=None)
+                due = self.wakes_at = min((at for _, at in self.held.values()), default=None)
             self.changed.wait(None if due is None else max(due - time.monotonic(), 0))
             self.changed.clear()
             with self.lock:

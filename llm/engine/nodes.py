@@ -7,14 +7,15 @@ down on a failure, asked again with a doubling pause), and what it last held.
 """
 
 import logging
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from llm import catalog
 from llm.engine.ollama import OllamaError, OllamaUnavailable, client
-from llm.models import Node
+from llm.models import Node, rows
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,21 @@ def all_nodes() -> list[Node]:
 
 
 def get(name: str) -> Node:
-    url_of(name)  # UnknownNode for a name not configured
+    """Node `name`'s row, made or updated as the settings say (UnknownNode for a name they lack).
+
+    The worker reads it for every request it runs: one statement written once
+    (llm/models/rows.py); `all_nodes()` only when the row is missing or out of date."""
+    url = url_of(name)
+    found = rows.fetch(Node, _one_node_sql(), [name])
+    if found and found[0].url == shown_url(url):
+        return found[0]
     return next(node for node in all_nodes() if node.name == name)
+
+
+@lru_cache
+def _one_node_sql():
+    quote = connection.ops.quote_name
+    return f"SELECT {rows.columns(Node)} FROM {quote(Node._meta.db_table)} WHERE {quote('name')} = %s"
 
 
 def check(node: Node) -> bool:

@@ -1,13 +1,15 @@
 """Generations: the durable queue, one row a request (a generation, a chat or an embed)."""
 
 import secrets
+from functools import lru_cache
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
 from llm.queue import wakeups
+from llm.models import rows
 from llm.models.counters import Counter
 from llm.models.tokens import ApiToken
 
@@ -25,6 +27,18 @@ class GenerationQuerySet(models.QuerySet):
 
     def unfinished(self):
         return self.filter(status__in=GenerationRequest.UNFINISHED)
+
+    def claim(self, pk, worker, node=""):
+        """Take request `pk` if it still waits, to run on `node`: the request, running, or None
+        when someone else has it (another worker claimed it, or a client cancelled it).
+
+        One statement claims it and reads the row (UPDATE ... RETURNING), written once:
+        the worker pays it for every request, and the ORM's building of it cost more
+        than running it. Only a waiting row changes, so two claims never both win.
+        """
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        params = [WorkStatus.RUNNING, now, worker, node, pk, WorkStatus.QUEUED]
+        return next(iter(rows.fetch(GenerationRequest, _claim_sql(connection.vendor), params)), None)
 
 
 # A request that still has text of its own (llm/retention.py removes it after LLM_KEEP_REQUEST_TEXT_DAYS).
@@ -143,17 +157,12 @@ class GenerationRequest(models.Model):
 
     def claim(self, worker, node=""):
         """Take this request if it is still waiting, to run on `node`. False: someone else has it.
-
-        One statement: the row's other fields cannot change while it waits but
-        by leaving `queued` (a cancel), which makes the claim fail.
-        """
-        fields = {"status": self.Status.RUNNING, "started_at": timezone.now(), "worker": worker, "node": node}
-        taken = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.QUEUED).update(
-            attempts=F("attempts") + 1, **fields
-        )
-        if taken:
-            self.__dict__.update(fields, attempts=self.attempts + 1)
-        return bool(taken)
+        (The worker claims by pk, `GenerationRequest.objects.claim`, and gets the row from it.)"""
+        claimed = GenerationRequest.objects.claim(self.pk, worker, node)
+        if claimed is not None:
+            self.__dict__.update({name: getattr(claimed, name) for name in ("status", "started_at", "worker",
+                                                                             "node", "attempts")})
+        return claimed is not None
 
     @property
     def has_output(self):
@@ -220,7 +229,7 @@ class GenerationRequest(models.Model):
         """
         fields.update(status=status, finished_at=timezone.now())
         with transaction.atomic():
-            ended = GenerationRequest.objects.filter(pk=self.pk, status__in=only_from).update(**fields)
+            ended = _update_if(self.pk, only_from, fields)
             if ended:  # /metrics counts it now: the row itself may be pruned one day
                 Counter.add_all([
                     ("llm_requests", 1, {"outcome": status, "source": self.source}),
@@ -228,11 +237,7 @@ class GenerationRequest(models.Model):
                     ("llm_prompt_tokens", fields.get("prompt_eval_count") or 0, {"model": self.model}),
                 ])
                 if status == self.Status.DONE and self.token_id:
-                    ApiToken.objects.filter(pk=self.token_id).update(
-                        request_count=F("request_count") + 1,
-                        prompt_tokens=F("prompt_tokens") + (fields.get("prompt_eval_count") or 0),
-                        generated_tokens=F("generated_tokens") + (fields.get("eval_count") or 0),
-                    )
+                    _add_usage(self.token_id, fields.get("prompt_eval_count") or 0, fields.get("eval_count") or 0)
         if not ended:  # someone else had the last word: learn which
             self.refresh_from_db()
             return False
@@ -245,3 +250,52 @@ class GenerationRequest(models.Model):
         if self.started_at and self.finished_at:
             return self.finished_at - self.started_at
         return None
+
+
+def _update_if(pk, statuses, fields):
+    """UPDATE request `pk` with `fields` if its status is one of `statuses`; how many rows changed.
+
+    The worker ends every request with it: the statement is written once for each set of
+    fields (and the values made ready by each field, as the ORM would), since the ORM's
+    building of it cost more than running it.
+    """
+    names = tuple(fields)
+    params = [GenerationRequest._meta.get_field(name).get_db_prep_save(fields[name], connection) for name in names]
+    with connection.cursor() as cursor:
+        cursor.execute(_update_sql(names, len(statuses)), [*params, pk, *statuses])
+        return cursor.rowcount
+
+
+def _add_usage(token_id, prompt_tokens, generated_tokens):
+    """Count a request done against its token, in the database (two processes may finish at once)."""
+    table, count, prompt, generated, pk = map(connection.ops.quote_name, (
+        ApiToken._meta.db_table, "request_count", "prompt_tokens", "generated_tokens", ApiToken._meta.pk.column))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {count} = {count} + 1, {prompt} = {prompt} + %s, {generated} = {generated} + %s "
+            f"WHERE {pk} = %s",
+            [prompt_tokens, generated_tokens, token_id],
+        )
+
+
+@lru_cache
+def _update_sql(names, statuses):
+    meta, quote = GenerationRequest._meta, connection.ops.quote_name
+    changes = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in names)
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {changes} WHERE {quote(meta.pk.column)} = %s "
+        f"AND {quote(meta.get_field('status').column)} IN ({', '.join(['%s'] * statuses)})"
+    )
+
+
+@lru_cache
+def _claim_sql(vendor):
+    """`GenerationQuerySet.claim`'s statement (SQLite and PostgreSQL say it alike)."""
+    meta, quote = GenerationRequest._meta, connection.ops.quote_name
+    column = {name: quote(meta.get_field(name).column) for name in ("id", "status", "started_at", "worker", "node",
+                                                                   "attempts")}
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {column['status']} = %s, {column['started_at']} = %s, "
+        f"{column['worker']} = %s, {column['node']} = %s, {column['attempts']} = {column['attempts']} + 1 "
+        f"WHERE {column['id']} = %s AND {column['status']} = %s RETURNING {rows.columns(GenerationRequest)}"
+    )

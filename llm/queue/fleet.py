@@ -150,12 +150,12 @@ def read_views(started):
 
 
 def next_for(node):
-    """The waiting request node `node` should start now, or None (its lease held by the caller)."""
+    """The pk of the waiting request node `node` should start now, or None (its lease held by the caller)."""
     waiting, started = policy.read_rows()
     views = [view._replace(busy=False) if view.name == node else view for view in read_views(started)]
     now, bound = timezone.now(), settings.LLM_MAX_EXTRA_WAIT_SECONDS
     row = assign(views, waiting, started, now, bound, policy.typical_seconds(started)).get(node)
-    return GenerationRequest.objects.filter(pk=row.pk).first() if row else None
+    return row.pk if row else None
 
 
 def planned():

@@ -67,14 +67,33 @@ class Row(NamedTuple):
 
 def next_request(node=None):
     """The waiting request to run next (on `node`, in a fleet: llm/queue/fleet.py), or None."""
+    pk = next_pk(node)
+    return GenerationRequest.objects.filter(pk=pk).first() if pk is not None else None
+
+
+def next_pk(node=None):
+    """The pk of `next_request()`: the worker claims it by pk, reading the row as it claims it."""
     if nodes.is_fleet():
         from llm.queue import fleet
 
         return fleet.next_for(node or nodes.first())
-    if settings.LLM_SCHEDULER == FIFO:
-        return GenerationRequest.objects.waiting().order_by("pk").first()
+    oldest = _oldest_waiting()
+    if settings.LLM_SCHEDULER == FIFO or len(oldest) < 2:
+        return oldest[0] if oldest else None  # one waiting runs next, whatever the policy
     first = next(_planned(), None)
-    return GenerationRequest.objects.filter(pk=first.pk).first() if first else None
+    return first.pk if first else None
+
+
+def _oldest_waiting():
+    """The pks of the two oldest waiting requests: one statement, where the plan reads a hundred rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(*_oldest_waiting_query(connection.vendor))
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+@lru_cache
+def _oldest_waiting_query(vendor):
+    return GenerationRequest.objects.waiting().order_by("pk").values_list("pk")[:2].query.sql_with_params()
 
 
 def queue_position(request):
@@ -258,11 +277,12 @@ def _window_query(vendor):
 
 
 def _aware(value):
-    """A datetime column as SQLite gives it (text, UTC) or PostgreSQL does (a datetime)."""
+    """A datetime column as SQLite gives it (naive, UTC; text without Django's converter) or
+    PostgreSQL does (aware). Every queued answer reads a hundred of them: a plain `replace`."""
     if isinstance(value, str):
         value = parse_datetime(value)
-    if value is not None and timezone.is_naive(value):
-        value = timezone.make_aware(value, dt_timezone.utc)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=dt_timezone.utc)
     return value
 
 

@@ -9,8 +9,10 @@ import logging
 import time
 from contextlib import closing
 from datetime import timedelta
+from functools import lru_cache
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from llm import catalog
@@ -63,11 +65,25 @@ def run_next(lease_wait=0.0, hand_on=True):
     # Running ones count too: if their worker died, the next holder recovers them. With none
     # running a moment ago there is nothing to recover (a request left running since is found
     # at the next look).
-    statuses = set(GenerationRequest.objects.unfinished().order_by().values_list("status", flat=True).distinct())
+    statuses = _unfinished_statuses()
     if not statuses:
         return NOTHING_WAITS
     recover = GenerationRequest.Status.RUNNING in statuses
     return RAN if _run_one(lease_wait, hand_on, recover) else BUSY
+
+
+def _unfinished_statuses():
+    """{the statuses of the unfinished requests}: one statement, asked after every request."""
+    with connection.cursor() as cursor:
+        cursor.execute(*_statuses_query(connection.vendor))
+        return {status for (status,) in cursor.fetchall()}
+
+
+@lru_cache
+def _statuses_query(vendor):
+    """The SQL of `_unfinished_statuses`, built once by the ORM and run raw (as the policy's window query)."""
+    statuses = GenerationRequest.objects.unfinished().order_by().values_list("status", flat=True).distinct()
+    return statuses.query.sql_with_params()
 
 
 def _run_one(lease_wait, hand_on=True, recover=True):
@@ -135,8 +151,8 @@ def recover_orphans(holder, node=None):
 
 def _claim_next(holder, node):
     # Another process can claim between our pick and our claim; pick again then.
-    while (request := policy.next_request(node)) is not None:
-        if request.claim(holder, node if nodes.is_fleet() else ""):
+    while (pk := policy.next_pk(node)) is not None:
+        if (request := GenerationRequest.objects.claim(pk, holder, node if nodes.is_fleet() else "")) is not None:
             return request
     return None
 

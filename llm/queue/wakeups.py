@@ -196,8 +196,14 @@ FOLLOWING = "following"  # LLM_RUN_DIR/following/<channel>.<hub>: a web process 
 
 def listening(channel):
     """True when a web process waits on `channel` now (the worker flushes a request's text
-    often only while somebody streams it)."""
-    return any((run_dir() / FOLLOWING).glob(f"{channel}.*"))
+    often only while somebody streams it). A scan of the folder, not a glob: the worker asks
+    for every request, and a glob compiles a pattern for each channel."""
+    prefix = f"{channel}."
+    try:
+        with os.scandir(run_dir() / FOLLOWING) as entries:
+            return any(entry.name.startswith(prefix) for entry in entries)
+    except FileNotFoundError:
+        return False
 
 
 # --- One listener per web process --------------------------------------------------------------

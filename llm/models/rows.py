@@ -1,0 +1,52 @@
+"""Whole rows read by a statement written once: the few the worker runs for every request.
+
+The ORM builds and compiles a query anew at every call, which costs the worker more
+CPU than SQLite takes to run it (a generation's claim, its node's row). For those,
+the SQL is written once (`columns()` names every column, in the model's order) and
+the rows are made into instances as the ORM makes them: each field's converters
+(JSON text, SQLite's datetimes and booleans) and then `Model.from_db`.
+"""
+
+from functools import lru_cache
+
+from django.db import connection
+
+
+def fetch(model, sql, params=()):
+    """Run `sql` (a SELECT or an UPDATE ... RETURNING of `columns(model)`) and return the instances."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()  # to the end: SQLite finishes an UPDATE ... RETURNING only then
+    converters = _converters(model, connection.vendor)
+    names = _attnames(model)
+    instances = []
+    for values in fetched:
+        values = list(values)
+        for position, functions, column in converters:
+            for convert in functions:
+                values[position] = convert(values[position], column, connection)
+        instances.append(model.from_db(connection.alias, names, values))
+    return instances
+
+
+@lru_cache
+def columns(model):
+    """Every column of `model`, quoted, in the order `fetch` reads them."""
+    return ", ".join(connection.ops.quote_name(field.column) for field in model._meta.concrete_fields)
+
+
+@lru_cache
+def _attnames(model):
+    return [field.attname for field in model._meta.concrete_fields]
+
+
+@lru_cache
+def _converters(model, vendor):
+    """[(position, converters, column)] for the columns that need converting (what the ORM's compiler applies)."""
+    found = []
+    for position, field in enumerate(model._meta.concrete_fields):
+        column = field.get_col(model._meta.db_table)
+        functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if functions:
+            found.append((position, functions, column))
+    return found
