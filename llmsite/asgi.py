@@ -25,12 +25,16 @@ from django.utils.log import log_response
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "llmsite.settings")
 
 
+ADMITTED = 32  # calls with a body worked on at once (see `handle`)
+
+
 class PooledASGIHandler(ASGIHandler):
     """Django's ASGI handler, with the sync code of every request on one bounded pool."""
 
-    def __init__(self, threads):
+    def __init__(self, threads, admitted=None):
         super().__init__()
         self.threads = ThreadPoolExecutor(threads, thread_name_prefix="web")
+        self.admitted = asyncio.Semaphore(admitted or ADMITTED)
 
     def load_middleware(self, is_async=False):
         # Django's own middleware as subclasses without their thread hops (llm/asyncmiddleware.py).
@@ -50,27 +54,37 @@ class PooledASGIHandler(ASGIHandler):
     async def handle(self, scope, receive, send):
         """Django's, leaner for a client that waits (issue 12: a thousand of them in under 40 MB).
 
-        - One task listens for the client's disconnect and cancels this one, where Django's makes
-          two tasks and an asyncio.wait per request.
         - A `Later` (llm/doors/waiting.py) is awaited here, once the view and the middleware
           have returned, and a stream is sent, once Django's request is let go: while the
           client waits, its request, DRF's and the middleware's coroutines are freed.
+        - At most ADMITTED calls with a body (the doors' generations among them) are read,
+          checked and stored at once; the others wait their turn with nothing but their
+          connection. A burst of a thousand then costs the memory of that many calls in flight,
+          not of a thousand, and that high-water mark of the heap stays after they are stored:
+          it was a fifth of what a waiting client cost. (The pool that stores them has a few
+          threads: a thousand in flight went no faster.)
+        - One task listens for the client's disconnect and cancels this one, where Django's makes
+          two tasks and an asyncio.wait per request.
         """
         from llm.doors.waiting import Later, answered_later
 
-        try:
-            body_file = await self.read_body(receive)
-        except RequestAborted:
-            return
-        set_script_prefix(get_script_prefix(scope))
-        await signals.request_started.asend(sender=self.__class__, scope=scope)
-        request, response = self.create_request(scope, body_file)
+        turn = _Turn(None if scope["method"] in SAFE_METHODS else self.admitted)
+        await turn.take()
         later = answered_later.set(True)
         handling = asyncio.current_task()
-        listening = asyncio.create_task(_cancel_on_disconnect(receive, handling))
+        listening = body_file = request = response = None
         try:
+            try:
+                body_file = await self.read_body(receive)
+            except RequestAborted:
+                return
+            set_script_prefix(get_script_prefix(scope))
+            await signals.request_started.asend(sender=self.__class__, scope=scope)
+            request, response = self.create_request(scope, body_file)
+            listening = asyncio.create_task(_cancel_on_disconnect(receive, handling))
             if request is not None:
                 response = await self.run_get_response(request)
+                turn.give_back()
                 if isinstance(response, Later) or response.streaming:
                     path = request.path
                     _let_go(request, body_file, response)
@@ -81,11 +95,13 @@ class PooledASGIHandler(ASGIHandler):
                             log_response("%s: %s", response.reason_phrase, path, response=response)
             await self.send_response(response, send)
         except asyncio.CancelledError:
-            if not listening.done() or listening.cancelled():
+            if listening is None or not listening.done() or listening.cancelled():
                 raise  # not the client's disconnect
             handling.uncancel()
         finally:
-            listening.cancel()
+            turn.give_back()
+            if listening is not None:
+                listening.cancel()
             answered_later.reset(later)
             if body_file is not None:
                 body_file.close()
@@ -93,6 +109,28 @@ class PooledASGIHandler(ASGIHandler):
             await signals.request_finished.asend(sender=self.__class__)
         else:
             await sync_to_async(response.close)()
+
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class _Turn:
+    """One of ADMITTED places (`gate`, None for a call that needs none), given back once."""
+
+    __slots__ = ("gate", "held")
+
+    def __init__(self, gate):
+        self.gate, self.held = gate, False
+
+    async def take(self):
+        if self.gate is not None:
+            await self.gate.acquire()
+            self.held = True
+
+    def give_back(self):
+        if self.held:
+            self.held = False
+            self.gate.release()
 
 
 async def _cancel_on_disconnect(receive, task):
