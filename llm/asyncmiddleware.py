@@ -9,9 +9,11 @@ deployment checks look for, and WSGI (runserver, the tests' client) runs Django'
 
 - `Inline`: a middleware whose hooks only look at the request and the response (no database,
   no file, nothing that blocks) runs them on the event loop: security, common, X-Frame-Options.
-- `PagesOnly`: sessions, CSRF, users and messages serve the pages (dashboard, admin, login);
-  the doors (/api/, /ollama/, /v1/) authenticate by token and use none of them, so there the
-  middleware is skipped; for pages it runs as Django runs it.
+- `PagesOnly`: sessions, CSRF, users, messages and htmx serve the pages (dashboard, admin,
+  login); the doors (/api/, /ollama/, /v1/) authenticate by token and use none of them, so
+  there the middleware is skipped; for pages it runs as Django runs it. (htmx's also ties the
+  request to itself in a cycle, which only the garbage collector frees: a door's request is
+  freed as soon as the door is done with it, before a long wait, llm/doors/waiting.py.)
 """
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
@@ -22,6 +24,7 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.csrf import CsrfViewMiddleware
 from django.middleware.security import SecurityMiddleware
+from django_htmx.middleware import HtmxMiddleware
 
 from llm.doors.exceptions import is_door_path
 
@@ -87,6 +90,10 @@ class PageMessages(PagesOnly, MessageMiddleware):
     pass
 
 
+class PageHtmx(PagesOnly, HtmxMiddleware):
+    pass
+
+
 SWAPS = {
     "django.middleware.security.SecurityMiddleware": InlineSecurity,
     "django.middleware.common.CommonMiddleware": InlineCommon,
@@ -95,6 +102,7 @@ SWAPS = {
     "django.middleware.csrf.CsrfViewMiddleware": PageCsrf,
     "django.contrib.auth.middleware.AuthenticationMiddleware": PageAuthentication,
     "django.contrib.messages.middleware.MessageMiddleware": PageMessages,
+    "django_htmx.middleware.HtmxMiddleware": PageHtmx,
 }
 
 

@@ -84,59 +84,64 @@ async def follow(generation):
                 if (quiet := time.monotonic() - last_line) >= HEARTBEAT_SECONDS:
                     yield Event("heartbeat")
                     last_line, quiet = time.monotonic(), 0.0
-                await look(generation, waiter, min(_look_pause(), HEARTBEAT_SECONDS - quiet))
+                queued = generation.status == Status.QUEUED
+                await look(generation.pk, queued, waiter, min(_look_pause(), HEARTBEAT_SECONDS - quiet),
+                           generation.refresh_from_db)
     finally:
         if not generation.is_finished:
             await offthread.run(generation.cancel, f"{DISCONNECTED} from the stream")
 
 
-async def wait(generation, timeout, waiter=None, then=None):
-    """Wait without a thread until `generation` ends or `timeout` seconds pass; returns it refreshed,
-    or `then(generation)` when given, computed in the same hop as the read that saw it end.
+async def wait(generation, timeout):
+    """Wait without a thread until `generation` ends or `timeout` seconds pass; returns its row as last read.
+    A client that goes away meanwhile (the server cancels this coroutine) cancels its request."""
+    with wakeups.hub().waiter(wakeups.request_channel(generation.request_id)) as waiter:
+        await offthread.run(generation.refresh_from_db)  # after subscribing: no wake-up is missed
+        return await wait_for(generation.pk, generation.status, timeout, waiter, lambda row: row)
 
-    `waiter`: a subscription to its request's channel taken before `generation` was last read (in
-    the hop that stored it), so no first read is needed here; it is left for the caller to close.
-    A client that goes away meanwhile (the server cancels this coroutine) cancels its request.
+
+async def wait_for(pk, status, timeout, waiter, then):
+    """`then(row)` for the request `pk` once it ends or `timeout` seconds pass, computed in the
+    same hop as the read that saw it end. `status`: as read after `waiter` (a subscription to the
+    request's channel, left for the caller to close) was taken.
+
+    Between looks only the id and the status are kept, not the row: a thousand clients wait at
+    once (issue 12). A client that goes away (the server cancels this coroutine) cancels its request.
     """
     deadline = time.monotonic() + timeout
     answer = []
 
     def read():
-        generation.refresh_from_db()
-        if then is not None and generation.is_finished:
-            answer.append(then(generation))
+        row = GenerationRequest.objects.get(pk=pk)
+        if row.is_finished:
+            answer.append(then(row))
+        return row.status
 
     try:
-        if waiter is None:
-            with wakeups.hub().waiter(wakeups.request_channel(generation.request_id)) as waiter:
-                await offthread.run(read)  # after subscribing: no wake-up is missed
-                await _wait(generation, waiter, deadline, read)
-        else:
-            await _wait(generation, waiter, deadline, read)
+        while status in GenerationRequest.UNFINISHED and (remaining := deadline - time.monotonic()) > 0:
+            queued = status == GenerationRequest.Status.QUEUED
+            status = await look(pk, queued, waiter, min(_look_pause(), remaining), read) or status
     except BaseException:
-        if not generation.is_finished:
-            await offthread.run(generation.cancel, DISCONNECTED)
+        if status in GenerationRequest.UNFINISHED:
+            await offthread.run(_cancel, pk, DISCONNECTED)
         raise
-    if then is None:
-        return generation
-    return answer[0] if answer else await offthread.run(then, generation)
+    return answer[0] if answer else await offthread.run(lambda: then(GenerationRequest.objects.get(pk=pk)))
 
 
-async def _wait(generation, waiter, deadline, read):
-    while not generation.is_finished and (remaining := deadline - time.monotonic()) > 0:
-        await look(generation, waiter, min(_look_pause(), remaining), read)
-
-
-async def look(generation, waiter, timeout, read=None):
-    """Sleep until woken or `timeout`; re-read the row (with `read`, if given) when woken, or when
-    the shared board says the request is no longer where we last saw it. True when it was re-read."""
+async def look(pk, queued, waiter, timeout, read):
+    """Sleep until woken or `timeout`; `read()` when woken, or when the shared board says the
+    request `pk` is no longer where we last saw it (`queued` or not). What `read()` returned, or
+    None when it did not read."""
     woken = await waiter.until(timeout)
     if not woken:
         snapshot = await _board()
-        if not snapshot.moved(generation.pk, queued=generation.status == GenerationRequest.Status.QUEUED):
-            return False
-    await offthread.run(read or generation.refresh_from_db)
-    return True
+        if not snapshot.moved(pk, queued=queued):
+            return None
+    return await offthread.run(read)
+
+
+def _cancel(pk, reason):
+    GenerationRequest.objects.get(pk=pk).cancel(reason)
 
 
 def _sizes(generation):
