@@ -57,8 +57,9 @@ class PooledASGIHandler(ASGIHandler):
         - A `Later` (llm/doors/waiting.py) is awaited here, once the view and the middleware
           have returned, and a stream is sent, once Django's request is let go: while the
           client waits, its request, DRF's and the middleware's coroutines are freed.
-        - At most ADMITTED calls with a body (the doors' generations among them) are read,
-          checked and stored at once; the others wait their turn with nothing but their
+        - At most ADMITTED calls with a body (the doors' generations among them) are
+          checked and stored at once, once their body is read (a client sending it slowly
+          holds no turn); the others wait their turn with nothing but their body and
           connection. A burst of a thousand then costs the memory of that many calls in flight,
           not of a thousand, and that high-water mark of the heap stays after they are stored:
           it was a fifth of what a waiting client cost. (The pool that stores them has a few
@@ -69,7 +70,6 @@ class PooledASGIHandler(ASGIHandler):
         from llm.doors.waiting import Later, answered_later
 
         turn = _Turn(None if scope["method"] in SAFE_METHODS else self.admitted)
-        await turn.take()
         later = answered_later.set(True)
         handling = asyncio.current_task()
         listening = body_file = request = response = None
@@ -78,6 +78,7 @@ class PooledASGIHandler(ASGIHandler):
                 body_file = await self.read_body(receive)
             except RequestAborted:
                 return
+            await turn.take()  # after the body: a client sending its body slowly holds no turn
             set_script_prefix(get_script_prefix(scope))
             await signals.request_started.asend(sender=self.__class__, scope=scope)
             request, response = self.create_request(scope, body_file)

@@ -169,8 +169,8 @@ class WaitingView:
         if isinstance(response, Later):
             response.view = self
         if isinstance(response, (Later, Stream)):  # a stream may hold the view (a door's method)
-            self.request = _Renderer(request)
-            request.parser_context = None  # DRF's request and this dict refer to each other: freed now, not by the collector  # all that answering needs of it: DRF's request goes
+            self.request = _Renderer(request)  # all that answering needs of it: DRF's request goes
+            request.parser_context = None  # it and DRF's request refer to each other: freed now, not by the collector
         return response
 
 
