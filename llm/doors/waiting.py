@@ -28,6 +28,7 @@ from contextvars import ContextVar
 
 from django.http import HttpResponse, StreamingHttpResponse
 
+from llm.models import GenerationRequest, rows
 from llm.queue import follow, intake, offthread, wakeups
 from llm.rules import limits
 
@@ -85,8 +86,8 @@ class Pending(Later):
         self.timeout, self.then, self.place = timeout, then, place
         self.waiter = wakeups.hub().waiter(wakeups.request_channel(generation.request_id)).__enter__()
         weakref.finalize(self, _give_back, place, self.waiter)
-        generation.refresh_from_db(fields=["status"])  # after subscribing: no wake-up is missed
-        self.pk, self.status = generation.pk, generation.status
+        self.pk = generation.pk
+        self.status = rows.get(GenerationRequest, self.pk).status  # after subscribing: no wake-up is missed
 
     async def wait(self):
         try:

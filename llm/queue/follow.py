@@ -30,7 +30,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from llm.models import GenerationRequest
+from llm.models import GenerationRequest, rows
 from llm.queue import offthread, wakeups
 from llm.queue.positions import board
 
@@ -62,7 +62,7 @@ async def follow(generation):
     place, last_line = None, time.monotonic()  # the place in line last sent; when the last line went
     try:
         with wakeups.hub().waiter(wakeups.text_channel(generation.request_id)) as waiter:
-            await offthread.run(generation.refresh_from_db)  # after subscribing: no wake-up is missed
+            await offthread.run(rows.refresh, generation)  # after subscribing: no wake-up is missed
             while True:
                 if any(sent) and (generation.status == Status.QUEUED or generation.attempts != run):
                     await offthread.run(_end_restarted, generation)
@@ -86,7 +86,7 @@ async def follow(generation):
                     last_line, quiet = time.monotonic(), 0.0
                 queued = generation.status == Status.QUEUED
                 await look(generation.pk, queued, waiter, min(_look_pause(), HEARTBEAT_SECONDS - quiet),
-                           generation.refresh_from_db)
+                           lambda: rows.refresh(generation))
     finally:
         if not generation.is_finished:
             await offthread.run(generation.cancel, f"{DISCONNECTED} from the stream")
@@ -112,7 +112,7 @@ async def wait_for(pk, status, timeout, waiter, then):
     answer = []
 
     def read():
-        row = GenerationRequest.objects.get(pk=pk)
+        row = rows.get(GenerationRequest, pk)
         if row.is_finished:
             answer.append(then(row))
         return row.status
@@ -125,7 +125,7 @@ async def wait_for(pk, status, timeout, waiter, then):
         if status in GenerationRequest.UNFINISHED:
             await offthread.run(_cancel, pk, DISCONNECTED)
         raise
-    return answer[0] if answer else await offthread.run(lambda: then(GenerationRequest.objects.get(pk=pk)))
+    return answer[0] if answer else await offthread.run(lambda: then(rows.get(GenerationRequest, pk)))
 
 
 async def look(pk, queued, waiter, timeout, read):
