@@ -14,8 +14,10 @@ alternately:
 
 The figure is the model's own rate on each side, eval_count / eval_duration as
 the stand-in reports it (median of the runs), and their ratio; also the CPU the
-worker and the web server used per relayed call (/proc). Writes its table
-between the relay markers of docs/benchmarks.md.
+worker and the web server used per relayed call (/proc), and the wall time of a
+call on each side (the worker reads the stream in batches, so it sees a reply's
+end up to 0.1 s late: that cost shows there). Writes its table between the relay
+markers of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -68,10 +70,13 @@ def measure(standin, service, direct, options, runs):
         return service.get(f"/requests/{response.json()['request_id']}").json(), cpu
 
     call_relayed(), call_direct()  # warm-up: load the model, open connections
-    found = {"direct": [], "relayed": [], "cpu": [], "load": [os.getloadavg()[0]]}
+    found = {"direct": [], "relayed": [], "cpu": [], "wall": [], "load": [os.getloadavg()[0]]}
     for _ in range(runs):
+        started = time.monotonic()
         found["direct"].append(rate(call_direct()))
+        middle = time.monotonic()
         result, cpu = call_relayed()
+        found["wall"].append((middle - started, time.monotonic() - middle))
         found["relayed"].append(rate(result))
         found["cpu"].append((cpu, result["eval_count"]))
         time.sleep(0.2)
@@ -88,6 +93,7 @@ def report(args, found):
     cpu_ms = {side: 1000 * statistics.median(cpu[side] for cpu, _ in found["cpu"]) for side in ("worker", "web", "model")}
     share = statistics.median((cpu["worker"] + cpu["web"]) / cpu["model"] for cpu, _ in found["cpu"])
     tokens = statistics.median(count for _, count in found["cpu"])
+    wall = [statistics.median(pair[side] for pair in found["wall"]) for side in (0, 1)]
     again = command("bench/relay.py", args)
     return "\n".join([
         "## Relay: what streaming through the service costs the model",
@@ -98,10 +104,11 @@ def report(args, found):
         f"{args.runs} calls each after a warm-up; SQLite, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"load average {found['load'][0]:.1f} before, {found['load'][1]:.1f} after.",
         "",
-        "| path | model tokens/s (eval_count / eval_duration), median | min | max |",
-        "| --- | ---: | ---: | ---: |",
-        f"| direct | {direct:.1f} | {min(found['direct']):.1f} | {max(found['direct']):.1f} |",
-        f"| relayed by the service | {relayed:.1f} | {min(found['relayed']):.1f} | {max(found['relayed']):.1f} |",
+        "| path | model tokens/s (eval_count / eval_duration), median | min | max | wall time of a call, median |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        f"| direct | {direct:.1f} | {min(found['direct']):.1f} | {max(found['direct']):.1f} | {wall[0]:.2f} s |",
+        f"| relayed by the service | {relayed:.1f} | {min(found['relayed']):.1f} | {max(found['relayed']):.1f} "
+        f"| {wall[1]:.2f} s |",
         "",
         f"Relayed / direct: **{relayed / direct:.3f}** (the model's cost: {100 * (1 - relayed / direct):.1f}%). "
         f"CPU per relayed call of {tokens:.0f} tokens: worker {cpu_ms['worker']:.0f} ms, web server "
@@ -114,22 +121,19 @@ def report(args, found):
     ])
 
 
-NOTES = """Before this change the same run gave: worker 285 ms, web server 265 ms per call, **9.3%** of the model's CPU.
-What changed: the worker stored the whole text so far every LLM_STREAM_FLUSH_SECONDS (50 ms) and woke every
-thread waiting on the request, so the web thread of a client waiting for the whole answer read the growing row
-back twenty times a second. Now streaming clients listen on the request's own text channel and only they are
-woken by a flush; with none listening the text is stored once a second (for `GET requests/<id>` and to notice a
-cancel), and each flush appends only the new text (`UPDATE ... SET response = response || new`). A streamed
-call still flushes every 50 ms.
+NOTES = """What changed for this figure (issue 16): the worker read Ollama's stream token by token, and each
+token woke it between the model's own (~0.2 ms of CPU each with the model on both cores: cold caches and two
+context switches), 256 wake-ups a call, most of the worker's CPU. It now reads the socket's whole buffer at
+each read (taking the chunked framing apart itself: requests, urllib3 and http.client return one HTTP chunk
+per read) and pauses between reads once a reply has run 0.25 s: at most LLM_STREAM_FLUSH_SECONDS while a
+client streams the text (it goes out no more often anyway), 0.1 s otherwise, never over a tenth of the reply's
+time so far. The price: the worker sees a reply's end up to 0.1 s late (the wall-time column). A store of the
+text that nobody streams wakes nobody (it woke every web process's hub).
 
-Under 1% of the model's tokens/s: not shown. On this box the model's own rate varies by a factor of two from one
-call to the next (other work shares the 2 cores), so the tokens/s columns cannot resolve 1%; the CPU share is
-the figure to read. What is left in the worker, measured in-process: ~9 ms a request (the claim, the
-finish, the node's lease; no django-q2 task when requests come one after another, llm/queue/linger.py; the
-connection to Ollama kept between calls) and ~55-60 us a token of the calling thread's CPU with requests' line
-iterator (stand-in, 1 ms tokens). Reading the stream in bigger pieces does not lower it: urllib3's `read1` or
-`stream()` with our own split measured 65-75 us a token, http.client alone ~65 us, as each token arrives on its
-own and costs a read of its own; a reply nobody streams is stored once a second, not at every flush."""
+Before (the same run before the batches): worker 80 ms, web server 30 ms per call, **2.4%** of the model's CPU.
+The web server's share is one request's handling (~12-15 ms) plus what grows with the wait: the waiting client
+looks at the shared board about once a second when no wake-up came (two queries), and uvicorn's tick; the
+worker's, besides the stream, the claim, lease and finish (~10 ms) and its stores of the text, once a second."""
 
 
 if __name__ == "__main__":

@@ -4,12 +4,15 @@ Every call has explicit timeouts and every failure surfaces as an OllamaError, s
 callers deal with one family of exceptions and never with `requests` directly.
 """
 
+import http.client
 import json
 import os
 import threading
+from contextlib import closing
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
 from django.conf import settings
 
 
@@ -116,15 +119,19 @@ class Client:
     # -- streamed calls -------------------------------------------------------
 
     def generate(self, payload):
-        """Chunks of a generation as Ollama streams them; the last has done=true."""
-        return self._stream("/api/generate", dict(payload, stream=True))
+        """A generation as Ollama streams it, in batches: each a list of the chunks that had come
+        when the stream was read (at least one); the last chunk has done=true. Reading less often
+        makes bigger batches (see `_batches`)."""
+        return self._batches("/api/generate", dict(payload, stream=True))
 
     def chat(self, payload):
-        return self._stream("/api/chat", dict(payload, stream=True))
+        return self._batches("/api/chat", dict(payload, stream=True))
 
     def pull(self, model):
-        """Progress lines of a pull; Ollama reports a failure as an `error` line."""
-        return self._stream("/api/pull", {"model": model, "stream": True})
+        """Progress lines of a pull, one by one; Ollama reports a failure as an `error` line."""
+        with closing(self._batches("/api/pull", {"model": model, "stream": True})) as batches:
+            for batch in batches:
+                yield from batch
 
     # -- plumbing -------------------------------------------------------------
 
@@ -167,27 +174,117 @@ class Client:
         except ValueError as exc:
             raise OllamaResponseError(f"Ollama sent something that is not JSON from {path}") from exc
 
-    def _stream(self, path, payload):
+    def _batches(self, path, payload):
+        """The JSON lines of a streamed reply, in lists: each read takes all the lines that had come.
+
+        Ollama sends each chunk as it is made (a token), and requests' line iterator reads
+        them one by one, so the reader wakes at every token; here one read takes the socket's
+        whole buffer, and a caller that pauses between reads wakes once for the tokens of its
+        pause (llm/queue/runner.py: on a CPU-only box each wake-up is time taken from the model).
+        """
         response = self._send("POST", path, payload, stream=True)
         with response:
             try:
-                lines = response.iter_lines()
-                for line in lines:
-                    if not line:
-                        continue
-                    chunk = json.loads(line)
-                    if "error" in chunk:
-                        raise OllamaResponseError(chunk["error"])
-                    if chunk.get("done"):
-                        # Read up to the end of the body (the chunked encoding's last, empty chunk), which hands
-                        # the connection back for the next call: closed half-read, it is dropped.
-                        for _ in lines:
-                            pass
-                    yield chunk
-            except requests.Timeout as exc:
+                lines, arrivals = _Lines(), _arrivals(response)
+                for data in arrivals:
+                    if batch := _parsed(lines.feed(data)):
+                        if batch[-1].get("done"):
+                            for _ in arrivals:  # up to the end of the body: the connection serves the next call
+                                pass
+                        yield batch
+                if batch := _parsed([lines.partial]):  # a last line without its newline
+                    yield batch
+            except (TimeoutError, urllib3.exceptions.ReadTimeoutError, requests.Timeout) as exc:
                 raise OllamaTimeout(f"Ollama stopped sending for {settings.OLLAMA_READ_TIMEOUT:g}s") from exc
-            except (requests.RequestException, ValueError) as exc:
+            except (OSError, ValueError, http.client.HTTPException, urllib3.exceptions.HTTPError,
+                    requests.RequestException) as exc:
                 raise OllamaUnavailable("The connection to Ollama broke off in the middle of a reply") from exc
+
+
+def _parsed(lines):
+    chunks = [json.loads(line) for line in lines if line.strip()]
+    for chunk in chunks:
+        if "error" in chunk:
+            raise OllamaResponseError(chunk["error"])
+    return chunks
+
+
+def _arrivals(response):
+    """The body of a streamed reply as it comes: each piece all that had come when read (a read
+    waits for the first byte only), up to the end of the body.
+
+    A chunked body (Ollama's streams) is read from http.client's buffered socket and taken apart
+    here (`_ChunkedBody`): http.client and urllib3 return one HTTP chunk per read, and do not
+    tell whether the next one has come, so a caller cannot take what came without waiting for
+    more. The end of the body is read too, which hands the connection back for the next call
+    (closed half-read, it is dropped). Any other body: urllib3's `read1`, one read each.
+    """
+    raw = response.raw
+    if not (raw.chunked and "content-encoding" not in raw.headers and getattr(raw._fp, "fp", None)):
+        while data := raw.read1(_READ_SIZE):
+            yield data
+        return
+    body, socket_file = _ChunkedBody(), raw._fp.fp
+    while not body.ended:
+        data = socket_file.read1(_READ_SIZE)
+        if not data:
+            raise http.client.IncompleteRead(b"")
+        if payload := body.feed(data):
+            yield payload
+    raw._fp.close()  # what urllib3 does at the end of a chunked body: the response is read
+    raw.release_conn()
+
+
+_READ_SIZE = 1 << 16
+
+
+class _ChunkedBody:
+    """Takes a chunked body apart (RFC 9112, 7.1), fed the bytes as they come: `feed()` returns
+    the data of the chunks it completed; `ended` once the last chunk and its trailer came."""
+
+    def __init__(self):
+        self.pending = bytearray()
+        self.ended = False
+
+    def feed(self, data):
+        self.pending += data
+        pending, chunks, start = self.pending, [], 0
+        while not self.ended:
+            size_end = pending.find(b"\n", start)
+            if size_end < 0:
+                break
+            size = int(bytes(pending[start:size_end]).split(b";", 1)[0], 16)  # a ValueError: not chunked
+            if size == 0:  # the last chunk, then trailer lines up to an empty one
+                if (end := _after_trailer(pending, size_end + 1)) < 0:
+                    break
+                start, self.ended = end, True
+            elif len(pending) >= (end := size_end + 1 + size + 2):  # the chunk and its CRLF came whole
+                chunks.append(bytes(pending[size_end + 1:end - 2]))
+                start = end
+            else:
+                break
+        del pending[:start]
+        return b"".join(chunks)
+
+
+def _after_trailer(pending, start):
+    """Where the trailer section that begins at `start` ends (after its empty line); -1 while it has not all come."""
+    while (line_end := pending.find(b"\n", start)) >= 0:
+        if not pending[start:line_end].strip():
+            return line_end + 1
+        start = line_end + 1
+    return -1
+
+
+class _Lines:
+    """NDJSON split into lines across the pieces it comes in."""
+
+    def __init__(self):
+        self.partial = b""
+
+    def feed(self, data):
+        *lines, self.partial = (self.partial + data).split(b"\n")
+        return lines
 
 
 def _error_from(response):

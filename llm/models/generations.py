@@ -196,10 +196,12 @@ class GenerationRequest(models.Model):
         """Cancel a waiting or running request; a running one stops at its next checkpoint."""
         return self._end(self.Status.CANCELLED, error=reason, only_from=self.UNFINISHED)
 
-    def save_partial(self, more, thinking="", tool_calls=None):
+    def save_partial(self, more, thinking="", tool_calls=None, wake=True):
         """Add `more` to the text stored so far (and `thinking` to the thinking), set the tool
         calls so far when `tool_calls` is given, and wake whoever streams it (only them: a
-        client waiting for the whole answer is woken at the end).
+        client waiting for the whole answer is woken at the end). `wake=False`: the caller
+        saw nobody streaming it (a client that starts meanwhile reads the row after it
+        subscribed, and hears the next store).
 
         Only the new text travels: the row's text is extended in the database,
         not written whole again at every flush. False when the request is no
@@ -216,7 +218,8 @@ class GenerationRequest(models.Model):
         self.response += more
         self.thinking += thinking
         self.tool_calls = tool_calls or self.tool_calls
-        wakeups.notify(wakeups.text_channel(self.request_id))
+        if wake:
+            wakeups.notify(wakeups.text_channel(self.request_id))
         return bool(saved)
 
     def _end(self, status, only_from=(Status.RUNNING,), **fields):

@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 # and a cancel is noticed at the next store.
 UNFOLLOWED_FLUSH_SECONDS = 1.0
 
+# Reading Ollama's stream in batches (`read_pause`).
+READ_PAUSED_AFTER_SECONDS = 0.25
+UNFOLLOWED_READ_SECONDS = 0.1
+READ_SHARE = 0.1
+
 
 class GenerationTimeout(OllamaError):
     pass
@@ -258,45 +263,68 @@ def _generate(tag, request, node):
     Ollama stop generating. Nobody streaming it (a client waits for the whole
     answer, or will ask later), the text is stored less often: on a CPU-only box
     every store is CPU taken from the model (docs/benchmarks.md, "Relay"), and a
-    short reply is stored once, at its end. A reply that breaks off stores what came
-    first: it is the start of a reply, not run again (`_run_with_retries`).
+    short reply is stored once, at its end. For the same reason the stream is read in
+    batches once the reply has run a while (`read_pause`). A reply that breaks off stores
+    what came first: it is the start of a reply, not run again (`_run_with_retries`).
     """
     chat = request.kind == GenerationRequest.Kind.CHAT
     payload = ollama_payload(request, tag)
-    deadline = time.monotonic() + settings.LLM_GENERATION_TIMEOUT
+    started = time.monotonic()
+    deadline = started + settings.LLM_GENERATION_TIMEOUT
     following = wakeups.text_channel(request.request_id)
     followed = wakeups.listening(following)
     every = settings.LLM_STREAM_FLUSH_SECONDS if followed else UNFOLLOWED_FLUSH_SECONDS
     parts, thoughts, calls = [], [], []  # text, thinking and tool calls, one entry per chunk
-    stored = 0  # how many chunks the row holds
-    flushed_at = None if followed else time.monotonic()
+    stored, stored_calls = 0, 0  # how many chunks and tool calls the row holds
+    flushed_at = None if followed else started
     ollama = nodes.ollama(node)
     try:
-        with closing(ollama.chat(payload) if chat else ollama.generate(payload)) as chunks:
-            for chunk in chunks:
-                text, thinking, tool_calls = split_chunk(chunk, chat)
-                parts.append(text)
-                thoughts.append(thinking)
-                calls += tool_calls
-                if chunk.get("done"):
-                    return "".join(parts), dict(chunk, thinking="".join(thoughts), tool_calls=calls)
+        with closing(ollama.chat(payload) if chat else ollama.generate(payload)) as batches:
+            for batch in batches:
+                for chunk in batch:
+                    text, thinking, tool_calls = split_chunk(chunk, chat)
+                    parts.append(text)
+                    thoughts.append(thinking)
+                    calls += tool_calls
+                    if chunk.get("done"):
+                        return "".join(parts), dict(chunk, thinking="".join(thoughts), tool_calls=calls)
                 now = time.monotonic()
                 if now > deadline:
                     raise GenerationTimeout(
                         f"Generation ran past LLM_GENERATION_TIMEOUT ({settings.LLM_GENERATION_TIMEOUT}s)"
                     )
-                if flushed_at is None or now - flushed_at >= every or tool_calls:  # a tool call goes out at once
-                    if not request.save_partial("".join(parts[stored:]), "".join(thoughts[stored:]), list(calls)):
+                # A tool call goes out at once.
+                if flushed_at is None or now - flushed_at >= every or len(calls) > stored_calls:
+                    more, thinking = "".join(parts[stored:]), "".join(thoughts[stored:])
+                    if not request.save_partial(more, thinking, list(calls), wake=followed):
                         raise Cancelled()
-                    stored, flushed_at = len(parts), now
+                    stored, stored_calls, flushed_at = len(parts), len(calls), now
                     followed = wakeups.listening(following)
                     every = settings.LLM_STREAM_FLUSH_SECONDS if followed else UNFOLLOWED_FLUSH_SECONDS
+                time.sleep(read_pause(now - started, followed))
     except OllamaUnavailable:
         unstored = "".join(parts[stored:]), "".join(thoughts[stored:])
         if any(unstored):
             request.save_partial(*unstored, list(calls))
         raise
     raise OllamaError("Ollama ended the reply before the generation was done")
+
+
+def read_pause(elapsed, followed):
+    """How long to let Ollama's chunks gather in the socket before reading the stream again, a
+    reply having run `elapsed` seconds.
+
+    Ollama sends each token on its own; read as they come, each costs the worker a wake-up
+    (~0.2 ms of CPU between the model's tokens, cold caches and all), the most of what relaying
+    a reply costs the model on a CPU-only box. So a reply that has run READ_PAUSED_AFTER_SECONDS
+    is read at most every LLM_STREAM_FLUSH_SECONDS while a client streams it (its text goes out
+    no more often than that anyway), else every UNFOLLOWED_READ_SECONDS: its end is seen that
+    much later at most, and never later than READ_SHARE of the time the reply has taken.
+    A short reply is read as it comes.
+    """
+    if elapsed < READ_PAUSED_AFTER_SECONDS:
+        return 0.0
+    return min(settings.LLM_STREAM_FLUSH_SECONDS if followed else UNFOLLOWED_READ_SECONDS, elapsed * READ_SHARE)
 
 
 def split_chunk(chunk, chat):

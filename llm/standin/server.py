@@ -44,6 +44,7 @@ class StandinServer(ThreadingHTTPServer):
         # Ollama (Go) sets TCP_NODELAY; without it http.server's separate
         # header/body writes stall ~40 ms per reply on a kept-alive connection.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.state.count_connection()
         return sock, addr
 
     def server_close(self) -> None:

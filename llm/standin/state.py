@@ -112,6 +112,7 @@ def _zero_counters() -> dict:
         "pulls": 0,
         "deletes": 0,
         "requests": {},
+        "connections": 0,  # accepted (a client that keeps its connection alive opens one)
     }
 
 
@@ -179,6 +180,10 @@ class State:
     def faults(self) -> dict:
         with self.cond:
             return copy.deepcopy(self.settings.faults)
+
+    def count_connection(self) -> None:
+        with self.cond:
+            self.counters["connections"] += 1
 
     def count_request(self, path: str) -> None:
         with self.cond:
