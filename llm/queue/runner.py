@@ -277,6 +277,7 @@ def _generate(tag, request, node):
     parts, thoughts, calls = [], [], []  # text, thinking and tool calls, one entry per chunk
     stored, stored_calls = 0, 0  # how many chunks and tool calls the row holds
     flushed_at = None if followed else started
+    looked_at = started  # when we last looked whether a client streams it
     ollama = nodes.ollama(node)
     try:
         with closing(ollama.chat(payload) if chat else ollama.generate(payload)) as batches:
@@ -293,6 +294,14 @@ def _generate(tag, request, node):
                     raise GenerationTimeout(
                         f"Generation ran past LLM_GENERATION_TIMEOUT ({settings.LLM_GENERATION_TIMEOUT}s)"
                     )
+                if not (followed or stored) and now - started < UNFOLLOWED_FLUSH_SECONDS \
+                        and now - looked_at >= settings.LLM_STREAM_FLUSH_SECONDS:
+                    # A client that streams it subscribes once the request is stored, and so once
+                    # the worker is woken: it may come just after the reply started. Its first words
+                    # go out when it is seen, not a second later.
+                    looked_at, followed = now, wakeups.listening(following)
+                    if followed:
+                        every, flushed_at = settings.LLM_STREAM_FLUSH_SECONDS, None
                 # A tool call goes out at once.
                 if flushed_at is None or now - flushed_at >= every or len(calls) > stored_calls:
                     more, thinking = "".join(parts[stored:]), "".join(thoughts[stored:])
