@@ -66,13 +66,15 @@ class OllamaEmbed(EmbedView, OllamaView):
         if not texts:
             self.load_only(request, entry)
             return Response({"model": body["model"], "embeddings": []})
-        return self.embed(request, entry, GenerationRequest.Source.OLLAMA, texts, self._answer, **fields)
+        name = body["model"]  # the answer is made once the request is let go (llm/doors/waiting.py)
+        return self.embed(request, entry, GenerationRequest.Source.OLLAMA, texts,
+                          lambda generation: self._answer(generation, name), **fields)
 
-    def _answer(self, generation):
+    def _answer(self, generation, name):
         if message := end_message(generation):
             return Response({"error": message}, status=failed_status(generation, 500))
         counters = {key: getattr(generation, key) for key in OLLAMA_COUNTERS if getattr(generation, key) is not None}
-        return Response({"model": self.request.data["model"], "embeddings": generation.embeddings or [], **counters})
+        return Response({"model": name, "embeddings": generation.embeddings or [], **counters})
 
 
 class OllamaEmbeddings(EmbedView, OllamaView):
