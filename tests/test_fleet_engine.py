@@ -142,8 +142,8 @@ def test_queue_positions_follow_the_fleet_order(fleet, idle_worker):
     requests = [generate(model) for model in ("llama3.2:1b", "llama3.2:1b", "phi4:mini", "llama3.2:1b")]
     positions = policy.queue_positions()
     assert [positions[request.pk] for request in requests] == [1, 3, 2, 4]
-    assert policy.next_request("a").pk == requests[2].pk
-    assert policy.next_request("b").pk == requests[0].pk
+    assert policy.next_pk("a") == requests[2].pk
+    assert policy.next_pk("b") == requests[0].pk
 
 
 def _tags(standin):

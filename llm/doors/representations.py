@@ -4,9 +4,9 @@ import json
 from contextlib import aclosing
 
 from llm.queue import follow
+from llm.queue import policy
 from llm.queue import positions  # the shared board: the queue ordered once per change
 from llm.models import GenerationRequest
-from llm.rules import limits
 
 
 def generation_result(generation):
@@ -18,7 +18,7 @@ def generation_result(generation):
         "response": generation.response,
         "model": generation.model,
         "done": True,
-        "queue_length": limits.waiting_count(),
+        "queue_length": policy.queue_length(),
     }
 
 

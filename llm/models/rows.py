@@ -12,6 +12,35 @@ from functools import lru_cache
 from django.db import connection
 
 
+class Query:
+    """A queryset's SQL, compiled by the ORM once per database and then run raw: for the
+    statements asked for every request, where compiling costs more than running
+    (~0.5 ms of CPU against ~0.02 for a count). `build()` makes the queryset."""
+
+    def __init__(self, build):
+        self.build = build
+        self.compiled = {}  # database vendor: (sql, params)
+
+    def sql(self):
+        vendor = connection.vendor
+        if vendor not in self.compiled:
+            self.compiled[vendor] = self.build().query.sql_with_params()
+        return self.compiled[vendor]
+
+    def values(self):
+        """Every row, as tuples of the values the queryset selects (not converted)."""
+        with connection.cursor() as cursor:
+            cursor.execute(*self.sql())
+            return cursor.fetchall()
+
+    def count(self):
+        """How many rows the queryset has (`queryset.count()`)."""
+        sql, params = self.sql()
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) counted", params)
+            return cursor.fetchone()[0]
+
+
 def fetch(model, sql, params=()):
     """Run `sql` (a SELECT or an UPDATE ... RETURNING of `columns(model)`) and return the instances."""
     with connection.cursor() as cursor:

@@ -22,7 +22,7 @@ were more than that to have passed it over, the guess costs one extra load).
 In a fleet (several LLM_NODES), llm/queue/fleet.py asks the policy once per
 node, with that node's model as the loaded one (`first_pick()`).
 `plan()` is the
-policy itself, a function over plain rows; `next_request()` and
+policy itself, a function over plain rows; `next_pk()` and
 `queue_position()` both read it, so the place a client is told is the order
 the worker follows (until newer requests arrive).
 """
@@ -31,18 +31,16 @@ from bisect import bisect_right
 from collections import defaultdict, deque
 from datetime import timedelta
 from datetime import timezone as dt_timezone
-from functools import lru_cache
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Subquery, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from llm.engine import nodes
-from llm.models import GenerationRequest
+from llm.models import GenerationRequest, rows
 
 FIFO = "fifo"
 SWAP_AWARE = "swap-aware"
@@ -65,14 +63,9 @@ class Row(NamedTuple):
     node: str = ""  # where it ran ("": the first node, for rows older than the fleet)
 
 
-def next_request(node=None):
-    """The waiting request to run next (on `node`, in a fleet: llm/queue/fleet.py), or None."""
-    pk = next_pk(node)
-    return GenerationRequest.objects.filter(pk=pk).first() if pk is not None else None
-
-
 def next_pk(node=None):
-    """The pk of `next_request()`: the worker claims it by pk, reading the row as it claims it."""
+    """The pk of the waiting request to run next (on `node`, in a fleet: llm/queue/fleet.py), or
+    None: the worker claims it by pk, reading the row as it claims it."""
     if nodes.is_fleet():
         from llm.queue import fleet
 
@@ -86,14 +79,10 @@ def next_pk(node=None):
 
 def _oldest_waiting():
     """The pks of the two oldest waiting requests: one statement, where the plan reads a hundred rows."""
-    with connection.cursor() as cursor:
-        cursor.execute(*_oldest_waiting_query(connection.vendor))
-        return [pk for (pk,) in cursor.fetchall()]
+    return [pk for (pk,) in _OLDEST_WAITING.values()]
 
 
-@lru_cache
-def _oldest_waiting_query(vendor):
-    return GenerationRequest.objects.waiting().order_by("pk").values_list("pk")[:2].query.sql_with_params()
+_OLDEST_WAITING = rows.Query(lambda: GenerationRequest.objects.waiting().order_by("pk").values_list("pk")[:2])
 
 
 def queue_position(request):
@@ -117,8 +106,12 @@ def queue_positions():
 
 
 def queue_length():
-    """Requests waiting; the one running is not counted."""
-    return GenerationRequest.objects.waiting().count()
+    """Requests waiting; the one running is not counted. Every generation asks it (the queue's
+    bound, the answer's queue_length), so its SQL is made once."""
+    return _WAITING.count()
+
+
+_WAITING = rows.Query(lambda: GenerationRequest.objects.waiting().order_by().values("pk"))
 
 
 LAST_STARTED = object()  # plan()'s `loaded`: the model of the request that started last
@@ -244,11 +237,8 @@ def _planned():
 
 def read_rows():
     """One query: every request since HISTORY before the oldest waiting one, or the HISTORY latest."""
-    with connection.cursor() as cursor:
-        cursor.execute(*_window_query(connection.vendor))
-        rows = cursor.fetchall()
     waiting, started = [], []
-    for pk, model, token, started_at, finished_at, status, node in rows:
+    for pk, model, token, started_at, finished_at, status, node in _WINDOW.values():
         if status == GenerationRequest.Status.QUEUED:
             waiting.append(Row(pk, model, token))
         elif started_at is not None:
@@ -256,9 +246,8 @@ def read_rows():
     return waiting, started
 
 
-@lru_cache
-def _window_query(vendor):
-    """The SQL of `read_rows`, built once by the ORM.
+def _window():
+    """The query of `read_rows`, compiled once (`_WINDOW`).
 
     Run raw, it skips compiling the query and converting every row, which
     would otherwise cost more than the query itself: every queued answer pays it.
@@ -270,10 +259,12 @@ def _window_query(vendor):
         Coalesce(Subquery(oldest_waiting), Value(2**62)) - HISTORY,
         Coalesce(Subquery(history_start[HISTORY - 1 : HISTORY]), Value(0)),
     )
-    rows = requests.filter(pk__gte=start).values_list(
+    return requests.filter(pk__gte=start).order_by().values_list(
         "pk", "model", "token_id", "started_at", "finished_at", "status", "node"
     )
-    return rows.order_by().query.sql_with_params()
+
+
+_WINDOW = rows.Query(_window)
 
 
 def _aware(value):

@@ -96,4 +96,5 @@ def queue_position(generation):
 
 
 def queue_length():
+    """How many wait, as the board saw it with the places it gives (policy.queue_length() counts them now)."""
     return board.current().length

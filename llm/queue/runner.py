@@ -9,16 +9,14 @@ import logging
 import time
 from contextlib import closing
 from datetime import timedelta
-from functools import lru_cache
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from llm import catalog
 from llm.engine import nodes, residency
 from llm.engine.ollama import OllamaError, OllamaUnavailable
-from llm.models import GenerationRequest, Lease
+from llm.models import GenerationRequest, Lease, rows
 from llm.queue import fleet, policy, wakeups
 
 log = logging.getLogger(__name__)
@@ -79,16 +77,11 @@ def run_next(lease_wait=0.0, hand_on=True):
 
 def _unfinished_statuses():
     """{the statuses of the unfinished requests}: one statement, asked after every request."""
-    with connection.cursor() as cursor:
-        cursor.execute(*_statuses_query(connection.vendor))
-        return {status for (status,) in cursor.fetchall()}
+    return {status for (status,) in _UNFINISHED_STATUSES.values()}
 
 
-@lru_cache
-def _statuses_query(vendor):
-    """The SQL of `_unfinished_statuses`, built once by the ORM and run raw (as the policy's window query)."""
-    statuses = GenerationRequest.objects.unfinished().order_by().values_list("status", flat=True).distinct()
-    return statuses.query.sql_with_params()
+_UNFINISHED_STATUSES = rows.Query(
+    lambda: GenerationRequest.objects.unfinished().order_by().values_list("status", flat=True).distinct())
 
 
 def _run_one(lease_wait, hand_on=True, recover=True):

@@ -21,7 +21,6 @@
   in the web process (`open_wait()`), like the rates in the local cache.
 """
 
-import functools
 import json
 import threading
 from collections import Counter, namedtuple
@@ -32,7 +31,8 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-from llm.models import ApiToken, GenerationRequest, Lease
+from llm.models import ApiToken, Lease
+from llm.queue import policy
 
 # The row whose lock admits one request into the queue at a time (a Lease row, never held
 # as a lease: the lock lasts one transaction).
@@ -209,25 +209,9 @@ def queue_place():
     """
     with transaction.atomic():
         _lock_gate()
-        if waiting_count() >= settings.LLM_MAX_QUEUE_LENGTH:
+        if policy.queue_length() >= settings.LLM_MAX_QUEUE_LENGTH:
             raise QueueFull(f"The queue is full ({settings.LLM_MAX_QUEUE_LENGTH} requests wait); try again shortly")
         yield
-
-
-def waiting_count() -> int:
-    """How many requests wait: `GenerationRequest.objects.waiting().count()`, with its SQL made
-    once. The ORM compiles a query anew at each call, ~0.5 ms of CPU for this one where running
-    it takes ~0.02, and every generation counts once (the bound) and a native answer twice."""
-    db = connections[DEFAULT_DB_ALIAS]
-    with db.cursor() as cursor:
-        cursor.execute(*_waiting_count_sql(db.alias))
-        return cursor.fetchone()[0]
-
-
-@functools.cache
-def _waiting_count_sql(alias):
-    sql, params = GenerationRequest.objects.using(alias).waiting().order_by().values("pk").query.sql_with_params()
-    return f"SELECT COUNT(*) FROM ({sql}) waiting", params
 
 
 def _lock_gate():
