@@ -7,6 +7,7 @@ stream ends with an error instead, as a failed request's stream does.
 """
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -38,6 +39,20 @@ def change(generation, **fields):
     """What a worker does to the row, with the wake-up it sends."""
     GenerationRequest.objects.filter(pk=generation.pk).update(**fields)
     wakeups.notify(wakeups.request_channel(generation.request_id))
+
+
+@sync_to_async
+def tell(generation, at, text, run=1):
+    """What a worker does while a client streams: the news in the wake-up, the row left as it is."""
+    news = json.dumps({"run": run, "at": [at, 0, 0], "text": text, "thinking": "", "tool_calls": []}).encode()
+    channel = wakeups.text_channel(generation.request_id)
+    wakeups.tell(wakeups.followers(channel), channel, news)
+
+
+@sync_to_async
+def store(generation, response):
+    """The worker's store of the text so far, which wakes nobody (its followers heard it)."""
+    GenerationRequest.objects.filter(pk=generation.pk).update(response=response)
 
 
 async def first(events):
@@ -105,6 +120,51 @@ def test_more_text_of_the_same_run_goes_on_as_before(running):
 
     stream(scenario)
     assert running.status == Status.DONE
+
+
+def test_a_stream_hands_on_the_news_of_its_wake_ups_without_reading_the_row(running, monkeypatch):
+    reads = []
+    monkeypatch.setattr(follow.rows, "refresh", lambda generation: reads.append(generation.pk))
+
+    async def scenario():
+        events = follow.follow(running)
+        assert (await first(events)).text == "first run"
+        await tell(running, 9, ", and more")
+        assert (await first(events)).text == ", and more"
+        await tell(running, 19, " and more")
+        assert (await first(events)).text == " and more"
+        await events.aclose()
+
+    stream(scenario)
+    assert reads == [running.pk], "the row was read once, as the stream started"
+
+
+def test_a_stream_that_missed_news_reads_the_row_and_goes_on_from_it(running):
+    async def scenario():
+        events = follow.follow(running)
+        assert (await first(events)).text == "first run"
+        await store(running, "first run, and more")  # the news of ", and more" was lost
+        await tell(running, 19, " and more")
+        assert (await first(events)).text == ", and more and more"
+        await tell(running, 28, ".")
+        assert (await first(events)).text == "."
+        await change(running, status=Status.DONE, response="first run, and more and more.")
+        assert await rest_of(events) == [("end", "")]
+
+    stream(scenario)
+    assert running.status == Status.DONE
+
+
+def test_a_stream_does_not_join_the_news_of_another_run(running):
+    async def scenario():
+        events = follow.follow(running)
+        assert (await first(events)).text == "first run"
+        await sync_to_async(GenerationRequest.objects.filter(pk=running.pk).update)(attempts=2, response="")
+        await tell(running, 0, "second", run=2)
+        assert await rest_of(events) == [("end", "")]
+
+    stream(scenario)
+    assert running.status == Status.FAILED and "restarted" in running.error
 
 
 def test_a_run_that_changed_before_any_text_was_sent_streams_as_usual(running):

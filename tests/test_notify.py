@@ -87,12 +87,29 @@ def test_one_hub_socket_wakes_a_thousand_waiters_on_their_channels(settings, tmp
 def test_a_stream_of_a_requests_text_hears_its_end_and_tells_the_worker_it_follows(settings, tmp_path):
     settings.LLM_RUN_DIR = tmp_path
     text = wakeups.text_channel("r1")
-    assert not wakeups.listening(text)
+    assert wakeups.followers(text) == []
     with wakeups.hub().waiter(text) as waiter:
-        assert wakeups.listening(text)  # the worker flushes this request's text often
+        assert wakeups.followers(text) == [str(wakeups.hub().path)]  # the worker tells this hub its text
         wakeups.notify(wakeups.request_channel("r1"))  # the request ended
         assert waiter.wait(10)
-    assert not wakeups.listening(text)
+    assert wakeups.followers(text) == []
+
+
+def test_news_reach_the_waiters_that_take_them_with_the_wake_up(settings, tmp_path):
+    settings.LLM_RUN_DIR = tmp_path
+    text = wakeups.text_channel("r3")
+    with wakeups.hub().waiter(text, news=True) as follower, wakeups.hub().waiter(text) as other:
+        wakeups.tell(wakeups.followers(text), text, b'{"text": "Hello"}')
+        assert follower.wait(10) and other.wait(10)
+        wakeups.notify(wakeups.request_channel("r3"))
+        assert follower.wait(10)
+        assert follower.take_news() == [b'{"text": "Hello"}', None], "the end came without news"
+        assert follower.take_news() == [] and other.news is None
+
+
+def test_news_to_a_web_process_that_is_gone_are_dropped(settings, tmp_path):
+    settings.LLM_RUN_DIR = tmp_path
+    wakeups.tell([str(tmp_path / "hub.gone")], wakeups.text_channel("r4"), b"{}")
 
 
 def test_sweep_forgets_the_followers_of_a_web_process_that_died(settings, tmp_path):
@@ -101,6 +118,6 @@ def test_sweep_forgets_the_followers_of_a_web_process_that_died(settings, tmp_pa
     following = tmp_path / wakeups.FOLLOWING
     following.mkdir()
     (following / f"{text}.deadbeef00").touch()  # no hub.deadbeef00: its process is gone
-    assert wakeups.listening(text)
+    assert wakeups.followers(text)
     wakeups.sweep()
-    assert not wakeups.listening(text)
+    assert not wakeups.followers(text)

@@ -1,10 +1,14 @@
-"""How often the worker reads Ollama's stream (llm/queue/runner.py, `read_pause`): each read
+"""How often the worker reads Ollama's stream and passes it on (llm/queue/relay.py): each read
 wakes it, and on a CPU-only box a wake-up per token is time taken from the model; reading
-less often makes the end of a reply known later, so a short reply is read as it comes."""
+less often makes the end of a reply known later, so a short reply is read as it comes. Its
+followers hear the text every LLM_STREAM_FLUSH_SECONDS in the wake-up, the row gets it every
+STORE_SECONDS."""
+
+import json
 
 import pytest
 
-from llm.queue.runner import READ_PAUSED_AFTER_SECONDS, READ_SHARE, UNFOLLOWED_READ_SECONDS, read_pause
+from llm.queue.relay import READ_PAUSED_AFTER_SECONDS, READ_SHARE, STORE_SECONDS, UNFOLLOWED_READ_SECONDS, read_pause
 
 
 @pytest.mark.parametrize("followed", [True, False])
@@ -52,6 +56,35 @@ class Clock:
         self.now += seconds
 
 
+class Relayed:
+    """A reply relayed by the worker on a fake clock: the news it told and the stores it made,
+    each as (time, text, more)."""
+
+    def __init__(self, monkeypatch, token, followers, tokens=30):
+        from llm.queue import intake, relay, wakeups
+
+        self.clock, self.news, self.stores = Clock(), [], []
+        monkeypatch.setattr(relay, "time", self.clock)
+        monkeypatch.setattr(relay.nodes, "ollama", lambda node: FakeOllama(self.clock, tokens))
+        monkeypatch.setattr(wakeups, "followers", lambda channel: ["hub"] if next(followers, True) else [])
+        save_partial = relay.GenerationRequest.save_partial
+
+        def told(hubs, channel, news):
+            assert hubs == ["hub"]
+            self.news.append((self.clock.now, json.loads(news)))
+
+        def stored(request, more, *args, **kwargs):
+            self.stores.append((self.clock.now, more, kwargs))
+            return save_partial(request, more, *args, **kwargs)
+
+        monkeypatch.setattr(wakeups, "tell", told)
+        monkeypatch.setattr(relay.GenerationRequest, "save_partial", stored)
+        self.request = intake.submit_generation(token, "llama3.2:1b", "hi")
+        self.request.claim("test-worker")
+        self.started = self.clock.now
+        self.text, self.final = relay.generate("llama3.2:1b", self.request, "default", {})
+
+
 @pytest.mark.django_db
 def test_a_client_that_starts_streaming_just_after_the_reply_started_gets_its_first_words_at_once(
     monkeypatch, settings, alice_token, idle_worker
@@ -59,28 +92,46 @@ def test_a_client_that_starts_streaming_just_after_the_reply_started_gets_its_fi
     """The web wakes the worker when it stores the request and subscribes just after: the
     worker may have started the reply without anyone listening, and must not then keep the
     text for a second (the unfollowed pace)."""
-    from llm.queue import intake, runner, wakeups
-
     settings.LLM_STREAM_FLUSH_SECONDS = 0.05
-    clock = Clock()
-    monkeypatch.setattr(runner, "time", clock)
-    monkeypatch.setattr(runner.nodes, "ollama", lambda node: FakeOllama(clock))
-    looks = iter([False, False])  # nobody at the start, nor at the first look: then the client came
-    monkeypatch.setattr(wakeups, "listening", lambda channel: next(looks, True))
-    stores = []
-    save_partial = runner.GenerationRequest.save_partial
+    # nobody at the start, nor at the first look: then the client came
+    relayed = Relayed(monkeypatch, alice_token[0], followers=iter([False, False]))
 
-    def recorded(self, more, *args, **kwargs):
-        stores.append((clock.now, more, kwargs.get("wake", True)))
-        return save_partial(self, more, *args, **kwargs)
+    assert relayed.final["done"] and relayed.text.count("w") == 30
+    first_at, first = relayed.news[0]
+    assert first_at - relayed.started < STORE_SECONDS / 2
+    assert first["at"] == [0, 0, 0] and first["text"].startswith("w0 ")
 
-    monkeypatch.setattr(runner.GenerationRequest, "save_partial", recorded)
-    request = intake.submit_generation(alice_token[0], "llama3.2:1b", "hi")
-    request.claim("test-worker")
-    started = clock.now
-    text, final = runner._generate("llama3.2:1b", request, "default")
 
-    assert final["done"] and text.count("w") == 30
-    first_at, first_text, woke = stores[0]
-    assert first_at - started < runner.UNFOLLOWED_FLUSH_SECONDS / 2 and woke
-    assert first_text.startswith("w0 ")
+@pytest.mark.django_db
+def test_a_streamed_reply_goes_to_its_followers_in_news_and_to_the_row_once_a_second(
+    monkeypatch, settings, alice_token, idle_worker
+):
+    settings.LLM_STREAM_FLUSH_SECONDS = 0.05
+    relayed = Relayed(monkeypatch, alice_token[0], followers=iter([]), tokens=60)  # 3.6 s, followed throughout
+
+    told, at = "", 0
+    for _, news in relayed.news:  # each starts where the one before ended, in the first run
+        assert news["at"] == [at, 0, 0] and news["run"] == 1
+        told += news["text"]
+        at += len(news["text"])
+    assert relayed.text.startswith(told) and len(told) > len(relayed.text) * 0.9
+    assert len(relayed.news) >= 30, "the text goes out as it is read"
+    assert_stored_once_a_second(relayed)
+    assert not any(kwargs.get("wake") for _, _, kwargs in relayed.stores), "its followers heard it already"
+    relayed.request.refresh_from_db()
+    assert relayed.text.startswith(relayed.request.response) and relayed.request.response
+
+
+@pytest.mark.django_db
+def test_a_reply_nobody_streams_tells_nobody_and_is_stored_once_a_second(monkeypatch, settings, alice_token, idle_worker):
+    relayed = Relayed(monkeypatch, alice_token[0], followers=iter([False] * 1000), tokens=60)
+
+    assert relayed.news == []
+    assert_stored_once_a_second(relayed)
+
+
+def assert_stored_once_a_second(relayed):
+    """No store of `relayed` came sooner than STORE_SECONDS after the one before (or the start), nor much later."""
+    times = [relayed.started] + [at for at, _, _ in relayed.stores]
+    assert all(2 * STORE_SECONDS > later - earlier >= STORE_SECONDS for earlier, later in zip(times, times[1:]))
+    assert relayed.clock.now - times[-1] < 2 * STORE_SECONDS

@@ -4,7 +4,7 @@
 import pytest
 
 from llm.models import GenerationRequest
-from llm.queue import runner
+from llm.queue import relay
 
 CALL = {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
 
@@ -22,7 +22,7 @@ CALL = {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
     ],
 )
 def test_a_chunk_splits_into_text_thinking_and_tool_calls(chunk, chat, pieces):
-    assert runner.split_chunk(chunk, chat) == pieces
+    assert relay.split_chunk(chunk, chat) == pieces
 
 
 @pytest.fixture

@@ -202,7 +202,9 @@ class Client:
 
 
 def _parsed(lines):
-    chunks = [json.loads(line) for line in lines if line.strip()]
+    """The JSON lines as objects: one parse for all of them, as a list."""
+    lines = [line for line in lines if line.strip()]
+    chunks = json.loads(b"[" + b",".join(lines) + b"]") if lines else []
     for chunk in chunks:
         if "error" in chunk:
             raise OllamaResponseError(chunk["error"])

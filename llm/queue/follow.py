@@ -1,10 +1,12 @@
 """Following a generation while it waits and runs, for clients that stream or wait, as coroutines.
 
-The worker stores the text so far every LLM_STREAM_FLUSH_SECONDS and wakes us (the web
-process's hub, llm/queue/wakeups.py); we read the row and hand on what is new. The database is the
-channel, so this works the same on SQLite and PostgreSQL and survives a lost
-wake-up, at the cost of one small UPDATE per flush in the worker and one
-SELECT per wake-up here.
+While a client streams it, the worker tells the web process what is new every
+LLM_STREAM_FLUSH_SECONDS, in the wake-up itself (llm/queue/relay.py; the web process's hub,
+llm/queue/wakeups.py), and stores the text in the row once a second. We hand on what the news
+bring without reading the row; we read it when a wake-up comes without news (the request
+ended, went back in line), when news cannot be joined to what we have (a lost wake-up, a stream
+that came in the middle: the news say where they start), and when the shared board says it
+moved. The row stays the record, so a lost wake-up costs a delay, never text.
 
 Policy for clients that go away: a stream whose client disconnects cancels its
 request, whether it still waits or already runs (the worker then stops reading
@@ -26,6 +28,7 @@ request's does. (The runner does not re-run a request that stored text; this
 holds whatever path a re-run would take.)
 """
 
+import json
 import random
 import time
 from dataclasses import dataclass
@@ -60,8 +63,18 @@ async def follow(generation):
     Status = GenerationRequest.Status
     sent, run = (0, 0, 0), None  # how much text, thinking and tool calls went out, and from which run
     place, last_line = None, time.monotonic()  # the place in line last sent; when the last line went
+    news = []  # what the last wake-ups brought
+
+    def heard():
+        news[:] = waiter.take_news()
+        return _hear(generation, news)
+
+    def reread():
+        _reread(generation)
+        _hear(generation, news)  # what they brought past the row: each joins where it starts
+
     try:
-        with wakeups.hub().waiter(wakeups.text_channel(generation.request_id)) as waiter:
+        with wakeups.hub().waiter(wakeups.text_channel(generation.request_id), news=True) as waiter:
             await offthread.run(rows.refresh, generation)  # after subscribing: no wake-up is missed
             while True:
                 if any(sent) and (generation.status == Status.QUEUED or generation.attempts != run):
@@ -86,7 +99,7 @@ async def follow(generation):
                     last_line, quiet = time.monotonic(), 0.0
                 queued = generation.status == Status.QUEUED
                 await look(generation.pk, queued, waiter, min(_look_pause(), HEARTBEAT_SECONDS - quiet),
-                           lambda: rows.refresh(generation))
+                           reread, heard)
     finally:
         if not generation.is_finished:
             await offthread.run(generation.cancel, f"{DISCONNECTED} from the stream")
@@ -128,11 +141,13 @@ async def wait_for(pk, status, timeout, waiter, then):
     return answer[0] if answer else await offthread.run(lambda: then(rows.get(GenerationRequest, pk)))
 
 
-async def look(pk, queued, waiter, timeout, read):
-    """Sleep until woken or `timeout`; `read()` when woken, or when the shared board says the
-    request `pk` is no longer where we last saw it (`queued` or not). What `read()` returned, or
-    None when it did not read."""
+async def look(pk, queued, waiter, timeout, read, heard=None):
+    """Sleep until woken or `timeout`; `read()` when woken (unless `heard()` says the wake-ups
+    brought all there is), or when the shared board says the request `pk` is no longer where we
+    last saw it (`queued` or not). What `read()` returned, or None when it did not read."""
     woken = await waiter.until(timeout)
+    if woken and heard is not None and heard():
+        return None
     if not woken:
         snapshot = await _board()
         if not snapshot.moved(pk, queued=queued):
@@ -142,6 +157,39 @@ async def look(pk, queued, waiter, timeout, read):
 
 def _cancel(pk, reason):
     GenerationRequest.objects.get(pk=pk).cancel(reason)
+
+
+def _hear(generation, news):
+    """Add what the worker's `news` bring (llm/queue/relay.py, `Mark.news`) to our copy of the
+    running `generation`. False when the row must be read: a wake-up without news, news of
+    another run, or news that start past what we have (one was lost). Hearing news twice
+    adds nothing the second time."""
+    joined = True
+    for item in news:
+        if item is None or generation.status != GenerationRequest.Status.RUNNING:
+            joined = False
+            continue
+        item = json.loads(item)
+        have = _sizes(generation)
+        if item["run"] != generation.attempts or any(at > size for at, size in zip(item["at"], have)):
+            joined = False
+            continue
+        text_at, thinking_at, calls_at = item["at"]
+        generation.response += item["text"][have[0] - text_at:]
+        generation.thinking += item["thinking"][have[1] - thinking_at:]
+        generation.tool_calls = [*(generation.tool_calls or ()), *item["tool_calls"][have[2] - calls_at:]]
+    return joined
+
+
+def _reread(generation):
+    """Read the row again. While it runs, the news may have brought more than the row holds
+    (stored once a second); the row's text is the start of theirs, so ours is kept."""
+    run, heard = generation.attempts, (generation.response, generation.thinking, generation.tool_calls or [])
+    rows.refresh(generation)
+    if generation.status == GenerationRequest.Status.RUNNING and generation.attempts == run:
+        for name, ours in zip(("response", "thinking", "tool_calls"), heard):
+            if len(ours) > len(getattr(generation, name) or ()):
+                setattr(generation, name, ours)
 
 
 def _sizes(generation):

@@ -7,7 +7,6 @@ generations at once on a node, and the atomic claim means no request is ever run
 
 import logging
 import time
-from contextlib import closing
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,23 +16,10 @@ from llm import catalog
 from llm.engine import nodes, residency
 from llm.engine.ollama import OllamaError, OllamaUnavailable
 from llm.models import GenerationRequest, Lease, rows
-from llm.queue import fleet, policy, wakeups
+from llm.queue import fleet, policy, relay
+from llm.queue.relay import Cancelled
 
 log = logging.getLogger(__name__)
-
-
-# How often the text so far is stored while nobody streams it: for GET requests/<id>,
-# and a cancel is noticed at the next store.
-UNFOLLOWED_FLUSH_SECONDS = 1.0
-
-# Reading Ollama's stream in batches (`read_pause`).
-READ_PAUSED_AFTER_SECONDS = 0.25
-UNFOLLOWED_READ_SECONDS = 0.1
-READ_SHARE = 0.1
-
-
-class GenerationTimeout(OllamaError):
-    pass
 
 
 def drain(max_iterations=None, lease_wait=0.0):
@@ -185,10 +171,6 @@ def execute(request, node=None):
     request.finish(text, final)
 
 
-class Cancelled(Exception):
-    pass
-
-
 class NodeDown(OllamaUnavailable):
     """The node stopped answering before any text was stored, and another node can run the request."""
 
@@ -247,95 +229,8 @@ def _embed(tag, request, node):
 
 
 def _generate(tag, request, node):
-    """Stream from Ollama; add the new text and thinking to the row (and the tool calls as
-    they come) every LLM_STREAM_FLUSH_SECONDS while a client streams it (the first words at
-    once), else every UNFOLLOWED_FLUSH_SECONDS.
-
-    Each store wakes the clients streaming this request and tells us whether it
-    was cancelled meanwhile; leaving the loop closes the connection, which makes
-    Ollama stop generating. Nobody streaming it (a client waits for the whole
-    answer, or will ask later), the text is stored less often: on a CPU-only box
-    every store is CPU taken from the model (docs/benchmarks.md, "Relay"), and a
-    short reply is stored once, at its end. For the same reason the stream is read in
-    batches once the reply has run a while (`read_pause`). A reply that breaks off stores
-    what came first: it is the start of a reply, not run again (`_run_with_retries`).
-    """
-    chat = request.kind == GenerationRequest.Kind.CHAT
-    payload = ollama_payload(request, tag)
-    started = time.monotonic()
-    deadline = started + settings.LLM_GENERATION_TIMEOUT
-    following = wakeups.text_channel(request.request_id)
-    followed = wakeups.listening(following)
-    every = settings.LLM_STREAM_FLUSH_SECONDS if followed else UNFOLLOWED_FLUSH_SECONDS
-    parts, thoughts, calls = [], [], []  # text, thinking and tool calls, one entry per chunk
-    stored, stored_calls = 0, 0  # how many chunks and tool calls the row holds
-    flushed_at = None if followed else started
-    looked_at = started  # when we last looked whether a client streams it
-    ollama = nodes.ollama(node)
-    try:
-        with closing(ollama.chat(payload) if chat else ollama.generate(payload)) as batches:
-            for batch in batches:
-                for chunk in batch:
-                    text, thinking, tool_calls = split_chunk(chunk, chat)
-                    parts.append(text)
-                    thoughts.append(thinking)
-                    calls += tool_calls
-                    if chunk.get("done"):
-                        return "".join(parts), dict(chunk, thinking="".join(thoughts), tool_calls=calls)
-                now = time.monotonic()
-                if now > deadline:
-                    raise GenerationTimeout(
-                        f"Generation ran past LLM_GENERATION_TIMEOUT ({settings.LLM_GENERATION_TIMEOUT}s)"
-                    )
-                if not (followed or stored) and now - started < UNFOLLOWED_FLUSH_SECONDS \
-                        and now - looked_at >= settings.LLM_STREAM_FLUSH_SECONDS:
-                    # A client that streams it subscribes once the request is stored, and so once
-                    # the worker is woken: it may come just after the reply started. Its first words
-                    # go out when it is seen, not a second later.
-                    looked_at, followed = now, wakeups.listening(following)
-                    if followed:
-                        every, flushed_at = settings.LLM_STREAM_FLUSH_SECONDS, None
-                # A tool call goes out at once.
-                if flushed_at is None or now - flushed_at >= every or len(calls) > stored_calls:
-                    more, thinking = "".join(parts[stored:]), "".join(thoughts[stored:])
-                    if not request.save_partial(more, thinking, list(calls), wake=followed):
-                        raise Cancelled()
-                    stored, stored_calls, flushed_at = len(parts), len(calls), now
-                    followed = wakeups.listening(following)
-                    every = settings.LLM_STREAM_FLUSH_SECONDS if followed else UNFOLLOWED_FLUSH_SECONDS
-                time.sleep(read_pause(now - started, followed))
-    except OllamaUnavailable:
-        unstored = "".join(parts[stored:]), "".join(thoughts[stored:])
-        if any(unstored):
-            request.save_partial(*unstored, list(calls))
-        raise
-    raise OllamaError("Ollama ended the reply before the generation was done")
-
-
-def read_pause(elapsed, followed):
-    """How long to let Ollama's chunks gather in the socket before reading the stream again, a
-    reply having run `elapsed` seconds.
-
-    Ollama sends each token on its own; read as they come, each costs the worker a wake-up
-    (~0.2 ms of CPU between the model's tokens, cold caches and all), the most of what relaying
-    a reply costs the model on a CPU-only box. So a reply that has run READ_PAUSED_AFTER_SECONDS
-    is read at most every LLM_STREAM_FLUSH_SECONDS while a client streams it (its text goes out
-    no more often than that anyway), else every UNFOLLOWED_READ_SECONDS: its end is seen that
-    much later at most, and never later than READ_SHARE of the time the reply has taken.
-    A short reply is read as it comes.
-    """
-    if elapsed < READ_PAUSED_AFTER_SECONDS:
-        return 0.0
-    return min(settings.LLM_STREAM_FLUSH_SECONDS if followed else UNFOLLOWED_READ_SECONDS, elapsed * READ_SHARE)
-
-
-def split_chunk(chunk, chat):
-    """Ollama's streamed chunk as (text, thinking, tool calls): `response` and `thinking` of a
-    generation; `message.content`, `message.thinking` and `message.tool_calls` of a chat."""
-    if not chat:
-        return chunk.get("response") or "", chunk.get("thinking") or "", []
-    message = chunk.get("message") or {}
-    return message.get("content") or "", message.get("thinking") or "", list(message.get("tool_calls") or [])
+    """Stream from Ollama, relaying the text to the row and to whoever streams it (llm/queue/relay.py)."""
+    return relay.generate(tag, request, node, ollama_payload(request, tag))
 
 
 def _describe(exc):

@@ -29,7 +29,7 @@ import select
 import socket
 import threading
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from pathlib import Path
 
 from django.conf import settings
@@ -105,14 +105,20 @@ def listen(channel):
 
 
 HUB = "hub"
+NEWS_LIMIT = 16 << 10  # bytes of news a wake-up carries at most
+
+
+def _socket():
+    global _sender
+    if _sender is None or _sender.fileno() < 0:
+        _sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    return _sender
 
 
 def notify(channel):
     """Wake every listener of `channel`, and every web process's hub; returns how many listeners of
     `channel` were reached (hubs not counted)."""
-    global _sender
-    if _sender is None or _sender.fileno() < 0:
-        _sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    _sender = _socket()
     reached = 0
     for entry in os.scandir(run_dir()):
         if entry.name.startswith(f"{HUB}."):
@@ -135,6 +141,28 @@ def notify(channel):
     if remote := _across_hosts():
         remote.send(channel)
     return reached
+
+
+def tell(hubs, channel, news):
+    """Wake the waiters of `channel` in the web processes whose `hubs` follow it (`followers`),
+    with `news` (bytes, at most NEWS_LIMIT) for those that take news (`Waiter.take_news`): a
+    stream's text, which the worker stores less often than it tells (llm/queue/relay.py). Only
+    these hubs, and no look at the folder: the worker tells twenty times a second. A wake-up
+    that is lost (a full socket) loses its news; the follower sees the gap and reads the row."""
+    message = channel.encode() + b"\n" + news
+    sender = _socket()
+    for hub in hubs:
+        try:
+            sender.sendto(message, socket.MSG_DONTWAIT, hub)
+        except (BlockingIOError, ConnectionRefusedError, FileNotFoundError):
+            pass  # full, or its web process is gone: the next store tells whoever follows then
+
+
+def wake_other_hosts(channel):
+    """Wake the listeners of `channel` on the other boxes (none on one box): the worker cannot
+    see who follows a request there, so it wakes them at each store of the text."""
+    if remote := _across_hosts():
+        remote.send(channel)
 
 
 def wake_here(channel):
@@ -194,16 +222,17 @@ def text_channel(request_id):
 FOLLOWING = "following"  # LLM_RUN_DIR/following/<channel>.<hub>: a web process has a waiter on <channel>
 
 
-def listening(channel):
-    """True when a web process waits on `channel` now (the worker flushes a request's text
-    often only while somebody streams it). A scan of the folder, not a glob: the worker asks
-    for every request, and a glob compiles a pattern for each channel."""
+def followers(channel):
+    """The hubs (socket paths) of the web processes that wait on `channel` now, on this box (the
+    worker tells a request's text often only while somebody streams it). A scan of the folder,
+    not a glob: the worker asks for every request, and a glob compiles a pattern for each channel."""
     prefix = f"{channel}."
     try:
         with os.scandir(run_dir() / FOLLOWING) as entries:
-            return any(entry.name.startswith(prefix) for entry in entries)
+            return [str(run_dir() / f"{HUB}.{entry.name[len(prefix):]}") for entry in entries
+                    if entry.name.startswith(prefix)]
     except FileNotFoundError:
-        return False
+        return []
 
 
 # --- One listener per web process --------------------------------------------------------------
@@ -240,8 +269,8 @@ class Hub:
         if remote := _across_hosts():
             remote.relay(wake_here)
 
-    def waiter(self, channel):
-        return Waiter(self, channel)
+    def waiter(self, channel, news=False):
+        return Waiter(self, channel, news)
 
     def close(self):
         self.path.unlink(missing_ok=True)
@@ -250,27 +279,30 @@ class Hub:
     def _listen(self):
         while True:
             try:
-                channel = self.sock.recv(256).decode(errors="replace")
+                message = self.sock.recv(NEWS_LIMIT + 1024)
             except OSError:
                 return  # closed
-            self.dispatch(channel)
+            channel, _, news = message.partition(b"\n")
+            self.dispatch(channel.decode(errors="replace"), news or None)
 
-    def dispatch(self, channel):
-        """Wake the waiters of `channel` (all of them for None)."""
+    def dispatch(self, channel, news=None):
+        """Wake the waiters of `channel` (all of them for None), with its `news` if any."""
         with self.lock:
             if channel is None:
                 waiters = {waiter for group in self.waiters.values() for waiter in group}
             else:
                 waiters = list(self.waiters.get(channel, ()))
         for waiter in waiters:
-            waiter.wake()
+            waiter.wake(news)
 
 
 class Waiter:
-    """A subscription to one channel through the hub: `wait()` from a thread, `await until()` from a loop."""
+    """A subscription to one channel through the hub: `wait()` from a thread, `await until()` from
+    a loop. With `news`, it keeps what each wake-up brought for `take_news()`."""
 
-    def __init__(self, hub, channel):
+    def __init__(self, hub, channel, news=False):
         self.hub, self.channel = hub, channel
+        self.news = deque() if news else None
         # A wake-up of `a` is one of `a.b` too: a stream of a request's text hears its end.
         parts = channel.split(".")
         self.channels = [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
@@ -299,8 +331,10 @@ class Waiter:
                 if not waiters:
                     del self.hub.waiters[channel]
 
-    def wake(self):
+    def wake(self, news=None):
         """From the hub's thread: set the flag first, then look for a wait (see `wait`, `until`)."""
+        if self.news is not None:
+            self.news.append(news)  # None: a wake-up without news
         self.woken = True
         with _blocking_lock:
             blocking = self.blocking
@@ -325,6 +359,13 @@ class Waiter:
         self.blocking.clear()
         self.woken = False
         return woken
+
+    def take_news(self):
+        """What the wake-ups since the last call brought, oldest first (None for one without news)."""
+        taken = []
+        while self.news:
+            taken.append(self.news.popleft())
+        return taken
 
     async def until(self, timeout):
         """Wait without a thread until a wake-up or `timeout` seconds; True if woken.
