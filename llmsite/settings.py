@@ -388,9 +388,10 @@ LLM_SAFETY_NET_MINUTES = envnumber("LLM_SAFETY_NET_MINUTES", 1, int, minimum=1)
 LLM_WORKER_LINGER_SECONDS = envnumber("LLM_WORKER_LINGER_SECONDS", 5.0, float, minimum=0)
 if LLM_WORKER_LINGER_SECONDS >= 30:
     raise ImproperlyConfigured(f"LLM_WORKER_LINGER_SECONDS must be below 30, not {LLM_WORKER_LINGER_SECONDS:g}")
-# While generating, the worker stores the text so far this often, for streaming
-# clients to read (and to notice a cancel).
-LLM_STREAM_FLUSH_SECONDS = envnumber("LLM_STREAM_FLUSH_SECONDS", 0.05, float, minimum=0)
+# While a client streams a reply, the worker passes its new text on this often (a line of the
+# stream at most this often; 0: as each token comes). Each line costs the model some CPU on a
+# CPU-only box (docs/benchmarks.md, "Relay"): ten a second keep that under 1%.
+LLM_STREAM_FLUSH_SECONDS = envnumber("LLM_STREAM_FLUSH_SECONDS", 0.1, float, minimum=0)
 # Unix sockets for wake-ups between the web server and the worker (llm/queue/wakeups.py).
 # Socket paths must stay under 108 bytes, so keep this folder's path short.
 LLM_RUN_DIR = Path(os.getenv("LLM_RUN_DIR", DATA_DIR / "run"))

@@ -21,8 +21,8 @@ def test_a_streamed_reply_is_read_no_more_often_than_its_text_goes_out(settings)
     assert read_pause(60, followed=True) == 0.05
 
 
-def test_a_reply_nobody_streams_is_read_every_tenth_of_a_second_once_it_ran_a_while():
-    assert read_pause(60, followed=False) == UNFOLLOWED_READ_SECONDS == 0.1
+def test_a_reply_nobody_streams_is_read_every_quarter_of_a_second_once_it_ran_a_while():
+    assert read_pause(60, followed=False) == UNFOLLOWED_READ_SECONDS == 0.25
 
 
 @pytest.mark.parametrize("elapsed", [READ_PAUSED_AFTER_SECONDS, 0.4, 0.8])

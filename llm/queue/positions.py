@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from django.utils import timezone
 
-from llm.models import GenerationRequest
+from llm.models import GenerationRequest, rows
 from llm.queue import policy
 
 CHECK_SECONDS = 0.5
@@ -72,13 +72,13 @@ class Board:
             # The highest pk stored, finished or not, read first: a request at or under it that is
             # not among the rows has ended (the unfinished rows alone would say nothing of one
             # that ended while the queue emptied, and its waiter would never look again).
-            newest = GenerationRequest.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-            rows = tuple(GenerationRequest.objects.unfinished().order_by("pk").values_list("pk", "status"))
-            if rows != self.signature or now - self.ordered_at >= REORDER_SECONDS:
+            newest = next(iter(_NEWEST.values()), (0,))[0]
+            unfinished = tuple(_UNFINISHED.values())
+            if unfinished != self.signature or now - self.ordered_at >= REORDER_SECONDS:
                 places = policy.queue_positions()
-                running = frozenset(pk for pk, status in rows if status == GenerationRequest.Status.RUNNING)
+                running = frozenset(pk for pk, status in unfinished if status == GenerationRequest.Status.RUNNING)
                 self.snapshot = Snapshot(places, running, len(places), newest)
-                self.signature, self.ordered_at = rows, now
+                self.signature, self.ordered_at = unfinished, now
             elif newest != self.snapshot.newest:
                 self.snapshot = self.snapshot._replace(newest=newest)
             self.checked_at, self.checked_wall = now, wall
@@ -86,6 +86,10 @@ class Board:
 
 
 board = Board()
+
+# Asked by every look (a waiting client's, about once a second): compiled once.
+_NEWEST = rows.Query(lambda: GenerationRequest.objects.order_by("-pk").values_list("pk")[:1])
+_UNFINISHED = rows.Query(lambda: GenerationRequest.objects.unfinished().order_by("pk").values_list("pk", "status"))
 
 
 def queue_position(generation):

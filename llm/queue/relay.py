@@ -33,8 +33,8 @@ STORE_SECONDS = 1.0
 
 # Reading Ollama's stream in batches (`read_pause`).
 READ_PAUSED_AFTER_SECONDS = 0.25
-UNFOLLOWED_READ_SECONDS = 0.1
-READ_SHARE = 0.1
+UNFOLLOWED_READ_SECONDS = 0.25
+READ_SHARE = 0.2
 
 
 class GenerationTimeout(OllamaError):
