@@ -4,8 +4,7 @@ import secrets
 from functools import lru_cache
 
 from django.db import connection, models, transaction
-from django.db.models import F, Q, Value
-from django.db.models.functions import Concat
+from django.db.models import Q
 from django.utils import timezone
 
 from llm.queue import wakeups
@@ -207,14 +206,11 @@ class GenerationRequest(models.Model):
         not written whole again at every flush. False when the request is no
         longer running: it was cancelled, and the worker should stop generating.
         """
-        running = GenerationRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING)
-        changes = {name: Concat(F(name), Value(new), output_field=models.TextField())
-                   for name, new in (("response", more), ("thinking", thinking)) if new}
-        if tool_calls:
-            changes["tool_calls"] = tool_calls
-        if not changes:  # nothing to store: only whether it still runs
-            return running.exists()
-        saved = running.update(**changes)
+        appended = {name: new for name, new in (("response", more), ("thinking", thinking)) if new}
+        changes = {"tool_calls": tool_calls} if tool_calls else {}
+        if not (changes or appended):  # nothing to store: only whether it still runs
+            return GenerationRequest.objects.filter(pk=self.pk, status=self.Status.RUNNING).exists()
+        saved = _update_if(self.pk, (self.Status.RUNNING,), changes, appended)
         self.response += more
         self.thinking += thinking
         self.tool_calls = tool_calls or self.tool_calls
@@ -255,17 +251,19 @@ class GenerationRequest(models.Model):
         return None
 
 
-def _update_if(pk, statuses, fields):
-    """UPDATE request `pk` with `fields` if its status is one of `statuses`; how many rows changed.
+def _update_if(pk, statuses, fields, appended=None):
+    """UPDATE request `pk` with `fields` if its status is one of `statuses`, and add the texts of
+    `appended` ({text field: more}) at the end of theirs; how many rows changed.
 
-    The worker ends every request with it: the statement is written once for each set of
-    fields (and the values made ready by each field, as the ORM would), since the ORM's
-    building of it cost more than running it.
+    The worker ends every request with it, and stores the text so far with it: the statement
+    is written once for each set of fields (and the values made ready by each field, as the
+    ORM would), since the ORM's building of it cost more than running it.
     """
-    names = tuple(fields)
+    names, added = tuple(fields), tuple(appended or ())
     params = [GenerationRequest._meta.get_field(name).get_db_prep_save(fields[name], connection) for name in names]
+    params += [appended[name] for name in added]
     with connection.cursor() as cursor:
-        cursor.execute(_update_sql(names, len(statuses)), [*params, pk, *statuses])
+        cursor.execute(_update_sql(names, added, len(statuses)), [*params, pk, *statuses])
         return cursor.rowcount
 
 
@@ -282,9 +280,11 @@ def _add_usage(token_id, prompt_tokens, generated_tokens):
 
 
 @lru_cache
-def _update_sql(names, statuses):
+def _update_sql(names, added, statuses):
     meta, quote = GenerationRequest._meta, connection.ops.quote_name
-    changes = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in names)
+    columns = {name: quote(meta.get_field(name).column) for name in names + added}
+    changes = ", ".join([*(f"{columns[name]} = %s" for name in names),
+                         *(f"{columns[name]} = {columns[name]} || %s" for name in added)])  # text: never NULL
     return (
         f"UPDATE {quote(meta.db_table)} SET {changes} WHERE {quote(meta.pk.column)} = %s "
         f"AND {quote(meta.get_field('status').column)} IN ({', '.join(['%s'] * statuses)})"
