@@ -35,6 +35,7 @@ class PooledASGIHandler(ASGIHandler):
         super().__init__()
         self.threads = ThreadPoolExecutor(threads, thread_name_prefix="web")
         self.admitted = asyncio.Semaphore(admitted or ADMITTED)
+        self.serving = False
 
     def load_middleware(self, is_async=False):
         # Django's own middleware as subclasses without their thread hops (llm/asyncmiddleware.py).
@@ -48,6 +49,11 @@ class PooledASGIHandler(ASGIHandler):
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        if not self.serving:
+            from llm.queue import wakeups
+
+            wakeups.serve_on(asyncio.get_running_loop())  # the wake-ups of this process are read on its loop
+            self.serving = True
         async with ThreadSensitiveContext(executor=self.threads):
             await self.handle(scope, receive, send)
 

@@ -121,3 +121,30 @@ def test_sweep_forgets_the_followers_of_a_web_process_that_died(settings, tmp_pa
     assert wakeups.followers(text)
     wakeups.sweep()
     assert not wakeups.followers(text)
+
+
+def test_a_hub_served_on_the_web_servers_loop_reads_there_without_a_thread(settings, tmp_path, monkeypatch):
+    """The web server's hub reads its socket on the event loop: a wake-up wakes one thread."""
+    settings.LLM_RUN_DIR = tmp_path
+    monkeypatch.setattr(wakeups, "_hub", None)
+    monkeypatch.setattr(wakeups, "_server_loop", None)
+    text = wakeups.text_channel("r5")
+
+    def hub_threads():
+        return [thread for thread in threading.enumerate() if thread.name == "llm-wakeups"]
+
+    before = hub_threads()
+
+    async def scenario():
+        wakeups.serve_on(asyncio.get_running_loop())
+        hub = wakeups.hub()
+        with hub.waiter(text, news=True) as waiter:
+            await asyncio.sleep(0)  # the loop takes up the socket
+            wakeups.tell(wakeups.followers(text), text, b'{"text": "Hi"}')
+            assert await waiter.until(10)
+            return hub, waiter.take_news()
+
+    hub, news = async_to_sync(scenario)()
+    assert hub.loop is not None and news == [b'{"text": "Hi"}']
+    assert not [thread for thread in hub_threads() if thread not in before]
+    assert wakeups.hub() is not hub, "its loop ended: the next use makes a hub of its own"

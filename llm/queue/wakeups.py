@@ -12,9 +12,10 @@ server and the worker start, removes the files of dead listeners that nobody
 wrote to since (a process killed while it waited leaves its socket behind).
 
 A web process holds many waiting clients at once, so it has one socket for all of them,
-`hub.<random>`: `notify()` also writes the channel's name there, and the process's one
-`Hub` thread hands the wake-up to the waiters of that channel (`hub().waiter(channel)`),
-sync or async. A thousand waiters cost one socket and one thread, not a thousand.
+`hub.<random>`: `notify()` also writes the channel's name there, and the process's `Hub`
+hands the wake-up to the waiters of that channel (`hub().waiter(channel)`), sync or async.
+It reads its socket on the web server's event loop (`serve_on`), else on a thread of its own.
+A thousand waiters cost one socket, not a thousand.
 
 Across hosts (LLM_WAKEUPS=postgres, llm/queue/pgwakeups.py), `notify()` also sends a
 PostgreSQL NOTIFY, and each process that listens here hears the other boxes' wake-ups on
@@ -239,13 +240,25 @@ def followers(channel):
 
 _hub = None
 _hub_lock = threading.Lock()
+_server_loop = None  # (loop, its thread's ident): the web server's event loop, where the hub reads
+
+
+def serve_on(loop):
+    """Have this process's hub read its socket on `loop`, the running event loop of the web server
+    (llmsite/asgi.py), rather than on a thread of its own: a wake-up then wakes one thread, not
+    two, and resolves its waiters there without a hop (a stream's news come ten times a second).
+    Call it from the loop's thread, before the hub is first used."""
+    global _server_loop
+    _server_loop = (loop, threading.get_ident())
 
 
 def hub():
-    """This process's hub, started at first use (after a fork, or a move of LLM_RUN_DIR: a new one)."""
+    """This process's hub, started at first use (after a fork, a move of LLM_RUN_DIR, or the end
+    of the loop it read on: a new one)."""
     global _hub
     with _hub_lock:
-        if _hub is None or _hub.pid != os.getpid() or _hub.path.parent != run_dir():
+        if _hub is None or _hub.pid != os.getpid() or _hub.path.parent != run_dir() or \
+                (_hub.loop is not None and _hub.loop.is_closed()):
             if _hub is not None and _hub.pid == os.getpid():
                 _hub.close()
             _hub = Hub()
@@ -253,8 +266,9 @@ def hub():
 
 
 class Hub:
-    """One socket and one thread for every waiter of the process: a blocking recv() in a
-    loop, no select() or poll() on any descriptor, whatever their numbers."""
+    """One socket for every waiter of the process, read on the web server's event loop, or by a
+    thread of its own in a blocking recv() loop: no select() or poll() on any descriptor,
+    whatever their numbers."""
 
     def __init__(self):
         self.pid = os.getpid()
@@ -265,7 +279,12 @@ class Hub:
         self.waiters = defaultdict(set)  # channel: its Waiters
         self.lock = threading.Lock()
         atexit.register(self.path.unlink, missing_ok=True)
-        threading.Thread(target=self._listen, name="llm-wakeups", daemon=True).start()
+        self.loop, self.loop_thread = _server_loop if _server_loop and not _server_loop[0].is_closed() else (None, None)
+        if self.loop is not None:
+            self.sock.setblocking(False)
+            self.loop.call_soon_threadsafe(self.loop.add_reader, self.sock, self._readable)
+        else:
+            threading.Thread(target=self._listen, name="llm-wakeups", daemon=True).start()
         if remote := _across_hosts():
             remote.relay(wake_here)
 
@@ -274,7 +293,14 @@ class Hub:
 
     def close(self):
         self.path.unlink(missing_ok=True)
-        self.sock.close()  # its thread's recv() fails and the thread ends
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self._stop_reading)
+        else:
+            self.sock.close()  # its thread's recv() fails and the thread ends
+
+    def _stop_reading(self):
+        self.loop.remove_reader(self.sock)
+        self.sock.close()
 
     def _listen(self):
         while True:
@@ -282,8 +308,22 @@ class Hub:
                 message = self.sock.recv(NEWS_LIMIT + 1024)
             except OSError:
                 return  # closed
-            channel, _, news = message.partition(b"\n")
-            self.dispatch(channel.decode(errors="replace"), news or None)
+            self._deliver(message)
+
+    def _readable(self):
+        """On the loop: every wake-up that came."""
+        while True:
+            try:
+                message = self.sock.recv(NEWS_LIMIT + 1024)
+            except BlockingIOError:
+                return
+            except OSError:
+                return  # closed meanwhile
+            self._deliver(message)
+
+    def _deliver(self, message):
+        channel, _, news = message.partition(b"\n")
+        self.dispatch(channel.decode(errors="replace"), news or None)
 
     def dispatch(self, channel, news=None):
         """Wake the waiters of `channel` (all of them for None), with its `news` if any."""
@@ -332,7 +372,8 @@ class Waiter:
                     del self.hub.waiters[channel]
 
     def wake(self, news=None):
-        """From the hub's thread: set the flag first, then look for a wait (see `wait`, `until`)."""
+        """From the hub (its thread or the server's loop): set the flag first, then look for a wait
+        (see `wait`, `until`)."""
         if self.news is not None:
             self.news.append(news)  # None: a wake-up without news
         self.woken = True
@@ -343,6 +384,9 @@ class Waiter:
         pending = self.event
         if pending is not None:
             loop, future = pending
+            if loop is self.hub.loop and threading.get_ident() == self.hub.loop_thread:
+                _resolve(future)  # the hub reads on this loop: no hop
+                return
             try:
                 loop.call_soon_threadsafe(_resolve, future)
             except RuntimeError:
