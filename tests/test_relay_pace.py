@@ -11,14 +11,14 @@ import pytest
 from llm.queue.relay import READ_PAUSED_AFTER_SECONDS, READ_SHARE, STORE_SECONDS, UNFOLLOWED_READ_SECONDS, read_pause
 
 
-@pytest.mark.parametrize("followed", [True, False])
-def test_a_short_reply_is_read_as_it_comes(followed):
-    assert read_pause(READ_PAUSED_AFTER_SECONDS / 2, followed) == 0
+def test_a_short_reply_nobody_streams_is_read_as_it_comes():
+    assert read_pause(READ_PAUSED_AFTER_SECONDS / 2, followed=False) == 0
 
 
-def test_a_streamed_reply_is_read_no_more_often_than_its_text_goes_out(settings):
-    settings.LLM_STREAM_FLUSH_SECONDS = 0.05
-    assert read_pause(60, followed=True) == 0.05
+@pytest.mark.parametrize("elapsed", [0.01, READ_PAUSED_AFTER_SECONDS, 60])
+def test_a_streamed_reply_is_read_as_often_as_its_text_goes_out(settings, elapsed):
+    settings.LLM_STREAM_FLUSH_SECONDS = 0.1
+    assert read_pause(elapsed, followed=True) == 0.1
 
 
 def test_a_reply_nobody_streams_is_read_every_quarter_of_a_second_once_it_ran_a_while():
@@ -26,10 +26,8 @@ def test_a_reply_nobody_streams_is_read_every_quarter_of_a_second_once_it_ran_a_
 
 
 @pytest.mark.parametrize("elapsed", [READ_PAUSED_AFTER_SECONDS, 0.4, 0.8])
-def test_the_end_of_a_reply_is_never_known_later_than_a_share_of_its_time(elapsed, settings):
-    settings.LLM_STREAM_FLUSH_SECONDS = 1
-    for followed in (True, False):
-        assert read_pause(elapsed, followed) <= elapsed * READ_SHARE
+def test_the_end_of_a_reply_nobody_streams_is_never_known_later_than_a_share_of_its_time(elapsed):
+    assert read_pause(elapsed, followed=False) <= elapsed * READ_SHARE
 
 
 class FakeOllama:
