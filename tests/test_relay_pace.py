@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from llm.models import GenerationRequest
 from llm.queue.relay import READ_PAUSED_AFTER_SECONDS, READ_SHARE, STORE_SECONDS, UNFOLLOWED_READ_SECONDS, read_pause
 
 
@@ -133,3 +134,40 @@ def assert_stored_once_a_second(relayed):
     times = [relayed.started] + [at for at, _, _ in relayed.stores]
     assert all(2 * STORE_SECONDS > later - earlier >= STORE_SECONDS for earlier, later in zip(times, times[1:]))
     assert relayed.clock.now - times[-1] < 2 * STORE_SECONDS
+
+
+class CancelledAfter(FakeOllama):
+    """The reply's client cancels it after `after` tokens (through another copy of the row, as the web does)."""
+
+    def __init__(self, clock, request, after):
+        super().__init__(clock, tokens=200)
+        self.request, self.after, self.sent = request, after, 0
+
+    def generate(self, payload):
+        for batch in super().generate(payload):
+            self.sent += 1
+            if self.sent == self.after:
+                GenerationRequest.objects.get(pk=self.request.pk).cancel("Cancelled by the client")
+            yield batch
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("followers", [[], ["hub"]], ids=["waited", "streamed"])
+def test_a_cancel_stops_the_relay_at_its_next_read_not_its_next_store(
+    monkeypatch, settings, alice_token, idle_worker, followers
+):
+    from llm.queue import intake, relay, wakeups
+
+    settings.LLM_STREAM_FLUSH_SECONDS = 0.1
+    clock = Clock()
+    monkeypatch.setattr(relay, "time", clock)
+    monkeypatch.setattr(wakeups, "followers", lambda channel: followers)
+    monkeypatch.setattr(wakeups, "tell", lambda hubs, channel, news: None)
+    request = intake.submit_generation(alice_token[0], "llama3.2:1b", "hi")
+    request.claim("test-worker")
+    ollama = CancelledAfter(clock, request, after=30)
+    monkeypatch.setattr(relay.nodes, "ollama", lambda node: ollama)
+
+    with pytest.raises(relay.Cancelled):
+        relay.generate("llama3.2:1b", request, "default", {})
+    assert ollama.sent == 30, "it read no more once the cancel came"

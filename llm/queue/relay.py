@@ -1,9 +1,10 @@
 """Relaying a generation from Ollama's stream to its row and to the clients that stream it.
 
 The row is the record: the text so far is added to it every STORE_SECONDS, for
-GET requests/<id>, and to learn whether the request was cancelled (a store of a request no
-longer running fails, and leaving the stream makes Ollama stop generating). A crash loses
-at most that much of a reply, which is not run again anyway (llm/queue/runner.py).
+GET requests/<id>. A crash loses at most that much of a reply, which is not run again anyway
+(llm/queue/runner.py). A cancel wakes the relay (the request's channel, llm/queue/wakeups.py),
+which then stops reading at its next read: leaving the stream makes Ollama stop generating.
+A store of a request no longer running fails too, should that wake-up be lost.
 
 A client streaming the reply gets it sooner, and without the database: while a web process
 follows the request (`wakeups.followers`), what came since the last news goes to it every
@@ -70,6 +71,8 @@ def generate(tag, request, node, payload):
     except OllamaUnavailable:
         reply.store_rest()  # the start of a reply that broke off
         raise
+    finally:
+        reply.cancels.close()
     raise OllamaError("Ollama ended the reply before the generation was done")
 
 
@@ -85,6 +88,7 @@ class Reply:
         self.told = Mark(None)  # None: at once
         self.looked_at = started  # when we last looked whether a client streams it
         self.hubs = wakeups.followers(self.channel)  # the web processes that stream it
+        self.cancels = wakeups.listen(wakeups.request_channel(request.request_id))  # woken when it ends elsewhere
 
     def add(self, text, thinking, tool_calls):
         self.parts.append(text)
@@ -102,7 +106,9 @@ class Reply:
         return "".join(self.thoughts)
 
     def pass_on(self, now):
-        """Tell the followers what is new, and store it, each when due."""
+        """Tell the followers what is new, and store it, each when due; Cancelled once it was."""
+        if self.cancels.heard() and not GenerationRequest.objects.running().filter(pk=self.request.pk).exists():
+            raise Cancelled()
         if not self.followed and now - self.started < STORE_SECONDS \
                 and now - self.looked_at >= settings.LLM_STREAM_FLUSH_SECONDS:
             # A client that streams it subscribes once the request is stored, and so once the

@@ -87,6 +87,16 @@ class Listener:
             except BlockingIOError:
                 return True
 
+    def heard(self):
+        """True when a wake-up came since the last look; does not wait."""
+        heard = False
+        while True:
+            try:
+                self.sock.recv(64)
+            except BlockingIOError:
+                return heard
+            heard = True
+
     def close(self):
         with _mine_lock:
             for listeners in _mine.values():
