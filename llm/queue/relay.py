@@ -52,8 +52,8 @@ def generate(tag, request, node, payload):
     chat = request.kind == GenerationRequest.Kind.CHAT
     started = time.monotonic()
     deadline = started + settings.LLM_GENERATION_TIMEOUT
-    reply = Reply(request, started)
     ollama = nodes.ollama(node)
+    reply = Reply(request, started)
     try:
         with closing(ollama.chat(payload) if chat else ollama.generate(payload)) as batches:
             for batch in batches:
