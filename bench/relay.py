@@ -149,19 +149,26 @@ def settings_flush():
     return f"{LLM_STREAM_FLUSH_SECONDS:g} s"
 
 
-NOTES = """What changed for this figure (issue 16): the worker read Ollama's stream token by token, and each
-token woke it between the model's own (~0.2 ms of CPU each with the model on both cores: cold caches and two
-context switches), 256 wake-ups a call, most of the worker's CPU. It now reads the socket's whole buffer at
-each read (taking the chunked framing apart itself: requests, urllib3 and http.client return one HTTP chunk
-per read) and pauses between reads once a reply has run 0.25 s: at most LLM_STREAM_FLUSH_SECONDS while a
-client streams the text (it goes out no more often anyway), 0.1 s otherwise, never over a tenth of the reply's
-time so far. The price: the worker sees a reply's end up to 0.1 s late (the wall-time column). A store of the
-text that nobody streams wakes nobody (it woke every web process's hub).
+NOTES = """What the relay costs, and what changed for it (issue 16). Each read of Ollama's stream wakes the
+worker, and each line of a stream wakes the web process; on this 2-core VM a wake-up costs ~0.3-0.5 ms of CPU
+whatever little it does (cold caches, the hypervisor), so the figure is mostly how many there are:
 
-Before (the same run before the batches): worker 80 ms, web server 30 ms per call, **2.4%** of the model's CPU.
-The web server's share is one request's handling (~12-15 ms) plus what grows with the wait: the waiting client
-looks at the shared board about once a second when no wake-up came (two queries), and uvicorn's tick; the
-worker's, besides the stream, the claim, lease and finish (~10 ms) and its stores of the text, once a second."""
+- The worker read the stream token by token (256 wake-ups a call); it reads the socket's whole buffer at each
+  read (the chunked framing taken apart in llm/engine/ollama.py) and pauses between reads: every
+  LLM_STREAM_FLUSH_SECONDS while a client streams the reply, else as it comes for a quarter of a second, then
+  at most every 0.25 s (never over a fifth of the reply's time so far: its end is seen that much later, the
+  wall-time column). A cancel wakes it (the request's channel), so it still stops at its next read.
+- A streamed reply was stored in the row and read back by the web at every flush (twenty a second): 6.5% of the
+  model's CPU. The worker now sends the new text in the wake-up itself to the web processes that follow the
+  request, and stores it once a second; the web's hub reads its socket on the event loop (one thread woken, not
+  two); a line goes out every 0.1 s by default (LLM_STREAM_FLUSH_SECONDS; it was 0.05 s). The store is one
+  statement written once (the ORM's building of its append cost ~3 ms a store).
+- What is left of a call: ~14 ms whatever its length (the request stored, the worker's claim, lease and finish,
+  the answer; the same on a short call), then ~1 ms of CPU per line of a stream (worker and web together) and
+  ~0.4 ms per read of an unstreamed one.
+
+Before this stop (the same bench, waited calls only): 1.7% (worker 55 ms, web 40 ms a call); streamed calls,
+measured for the first time this stop, 6.5% before the news, 2.3% with them at 0.05 s."""
 
 
 if __name__ == "__main__":
