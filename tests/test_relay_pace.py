@@ -115,6 +115,10 @@ def test_a_streamed_reply_goes_to_its_followers_in_news_and_to_the_row_once_a_se
         at += len(news["text"])
     assert relayed.text.startswith(told) and len(told) > len(relayed.text) * 0.9
     assert len(relayed.news) >= 30, "the text goes out as it is read"
+    first_store, *stores = relayed.stores
+    assert first_store[:2] == (relayed.news[0][0], relayed.news[0][1]["text"]), \
+        "its first words are stored as they first go out: after a crash it is not run again"
+    relayed.started, relayed.stores = first_store[0], stores
     assert_stored_once_a_second(relayed)
     assert not any(kwargs.get("wake") for _, _, kwargs in relayed.stores), "its followers heard it already"
     relayed.request.refresh_from_db()

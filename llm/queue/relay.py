@@ -123,7 +123,11 @@ class Reply:
             self.store(now)
 
     def tell(self, now):
-        """News to the web processes that follow it; too long for a wake-up, the row carries it."""
+        """News to the web processes that follow it; too long for a wake-up, the row carries it.
+        The first words are stored before they go out: a request whose client may hold text is
+        never run again after a crash (llm/queue/runner.py, `recover_orphans`), and the row says so."""
+        if self.stored.holds_nothing():
+            self.store(now)
         news = self.told.news(self)
         if len(news) > wakeups.NEWS_LIMIT:
             self.store(now, wake=True)
@@ -161,6 +165,9 @@ class Mark:
     def __init__(self, at):
         self.at = at
         self.chunks = self.chars = self.thought_chars = self.calls = 0
+
+    def holds_nothing(self):
+        return not (self.chars or self.thought_chars or self.calls)
 
     def due(self, now, every):
         return self.at is None or now - self.at >= every
