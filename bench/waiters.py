@@ -190,7 +190,8 @@ def report(args, r):
         "storing) queues on the waiters' pool (LLM_WAIT_DB_THREADS), not on the web threads, but /status shares "
         "the two cores with them.",
         f"- Threads in the web server with all of them waiting: {r['threads']} (gunicorn's arbiter and worker: "
-        f"the loop, WEB_THREADS={args.web_threads}, LLM_WAIT_DB_THREADS=4, the wake-up hub). Before (gthread, 32 threads), "
+        f"the loop, which reads the wake-ups too, and the threads the pools started of WEB_THREADS={args.web_threads} "
+        "and LLM_WAIT_DB_THREADS=4). Before (gthread, 32 threads), "
         "the 33rd waiting client left /status timing out (issue 12).",
         f"- The queue drained in {r['drained']:.1f} s ({args.clients / r['drained']:.0f} generations/s, each "
         f"through the worker); web PSS after: {r['pss_after']:.0f} MB.",
