@@ -129,7 +129,7 @@ def _socket():
 def notify(channel):
     """Wake every listener of `channel`, and every web process's hub; returns how many listeners of
     `channel` were reached (hubs not counted)."""
-    _sender = _socket()
+    sender = _socket()
     reached = 0
     for entry in os.scandir(run_dir()):
         if entry.name.startswith(f"{HUB}."):
@@ -140,7 +140,7 @@ def notify(channel):
             continue
         path = Path(entry.path)
         try:
-            _sender.sendto(message, socket.MSG_DONTWAIT, str(path))
+            sender.sendto(message, socket.MSG_DONTWAIT, str(path))
             reached += message == b"!"
         except BlockingIOError:
             reached += message == b"!"  # its queue is full of wake-ups it has yet to read
@@ -158,7 +158,7 @@ def tell(hubs, channel, news):
     """Wake the waiters of `channel` in the web processes whose `hubs` follow it (`followers`),
     with `news` (bytes, at most NEWS_LIMIT) for those that take news (`Waiter.take_news`): a
     stream's text, which the worker stores less often than it tells (llm/queue/relay.py). Only
-    these hubs, and no look at the folder: the worker tells twenty times a second. A wake-up
+    these hubs, and no look at the folder: the worker tells ten times a second. A wake-up
     that is lost (a full socket) loses its news; the follower sees the gap and reads the row."""
     message = channel.encode() + b"\n" + news
     sender = _socket()
