@@ -50,9 +50,9 @@ class PooledASGIHandler(ASGIHandler):
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         if not self.serving:
-            from llm.queue import wakeups
+            from llm.queue import hub
 
-            wakeups.serve_on(asyncio.get_running_loop())  # the wake-ups of this process are read on its loop
+            hub.serve_on(asyncio.get_running_loop())  # the wake-ups of this process are read on its loop
             self.serving = True
         async with ThreadSensitiveContext(executor=self.threads):
             await self.handle(scope, receive, send)

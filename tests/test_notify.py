@@ -8,6 +8,7 @@ import threading
 import pytest
 from asgiref.sync import async_to_sync
 
+from llm.queue import hub as hubs
 from llm.queue import wakeups
 
 MANY = 1100  # past select()'s limit of 1,024 descriptors
@@ -54,14 +55,14 @@ def test_a_listener_nobody_wakes_says_so_when_its_time_is_up(settings, tmp_path,
 
 def test_the_hub_wakes_a_waiter_while_the_process_holds_more_than_1024_open_files(settings, tmp_path, many_open_files):
     settings.LLM_RUN_DIR = tmp_path  # the hub has no select() or poll(): its descriptor's number does not matter
-    with wakeups.hub().waiter("far") as waiter:
+    with hubs.hub().waiter("far") as waiter:
         threading.Timer(0.05, wakeups.notify, args=["far"]).start()
         assert waiter.wait(30) is True
 
 
 def test_one_hub_socket_wakes_a_thousand_waiters_on_their_channels(settings, tmp_path):
     settings.LLM_RUN_DIR = tmp_path
-    hub = wakeups.hub()
+    hub = hubs.hub()
     waiters = [hub.waiter(f"request-{n % 10}") for n in range(1000)]
 
     async def scenario():
@@ -88,8 +89,8 @@ def test_a_stream_of_a_requests_text_hears_its_end_and_tells_the_worker_it_follo
     settings.LLM_RUN_DIR = tmp_path
     text = wakeups.text_channel("r1")
     assert wakeups.followers(text) == []
-    with wakeups.hub().waiter(text) as waiter:
-        assert wakeups.followers(text) == [str(wakeups.hub().path)]  # the worker tells this hub its text
+    with hubs.hub().waiter(text) as waiter:
+        assert wakeups.followers(text) == [str(hubs.hub().path)]  # the worker tells this hub its text
         wakeups.notify(wakeups.request_channel("r1"))  # the request ended
         assert waiter.wait(10)
     assert wakeups.followers(text) == []
@@ -98,7 +99,7 @@ def test_a_stream_of_a_requests_text_hears_its_end_and_tells_the_worker_it_follo
 def test_news_reach_the_waiters_that_take_them_with_the_wake_up(settings, tmp_path):
     settings.LLM_RUN_DIR = tmp_path
     text = wakeups.text_channel("r3")
-    with wakeups.hub().waiter(text, news=True) as follower, wakeups.hub().waiter(text) as other:
+    with hubs.hub().waiter(text, news=True) as follower, hubs.hub().waiter(text) as other:
         wakeups.tell(wakeups.followers(text), text, b'{"text": "Hello"}')
         assert follower.wait(10) and other.wait(10)
         wakeups.notify(wakeups.request_channel("r3"))
@@ -126,8 +127,8 @@ def test_sweep_forgets_the_followers_of_a_web_process_that_died(settings, tmp_pa
 def test_a_hub_served_on_the_web_servers_loop_reads_there_without_a_thread(settings, tmp_path, monkeypatch):
     """The web server's hub reads its socket on the event loop: a wake-up wakes one thread."""
     settings.LLM_RUN_DIR = tmp_path
-    monkeypatch.setattr(wakeups, "_hub", None)
-    monkeypatch.setattr(wakeups, "_server_loop", None)
+    monkeypatch.setattr(hubs, "_hub", None)
+    monkeypatch.setattr(hubs, "_server_loop", None)
     text = wakeups.text_channel("r5")
 
     def hub_threads():
@@ -136,8 +137,8 @@ def test_a_hub_served_on_the_web_servers_loop_reads_there_without_a_thread(setti
     before = hub_threads()
 
     async def scenario():
-        wakeups.serve_on(asyncio.get_running_loop())
-        hub = wakeups.hub()
+        hubs.serve_on(asyncio.get_running_loop())
+        hub = hubs.hub()
         with hub.waiter(text, news=True) as waiter:
             await asyncio.sleep(0)  # the loop takes up the socket
             wakeups.tell(wakeups.followers(text), text, b'{"text": "Hi"}')
@@ -147,4 +148,4 @@ def test_a_hub_served_on_the_web_servers_loop_reads_there_without_a_thread(setti
     hub, news = async_to_sync(scenario)()
     assert hub.loop is not None and news == [b'{"text": "Hi"}']
     assert not [thread for thread in hub_threads() if thread not in before]
-    assert wakeups.hub() is not hub, "its loop ended: the next use makes a hub of its own"
+    assert hubs.hub() is not hub, "its loop ended: the next use makes a hub of its own"

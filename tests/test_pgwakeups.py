@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection
 
+from llm.queue import hub as hubs
 from llm.queue import pgwakeups, wakeups
 
 pytestmark = pytest.mark.django_db
@@ -16,10 +17,10 @@ def across_hosts(settings, tmp_path):
     settings.LLM_RUN_DIR = tmp_path
     yield
     pgwakeups.close()
-    hub = wakeups._hub
+    hub = hubs._hub
     if hub is not None:
         hub.close()
-        wakeups._hub = None
+        hubs._hub = None
 
 
 def from_another_box(channel):
@@ -36,7 +37,7 @@ def test_it_wakes_a_listener_of_this_box_for_a_wake_up_sent_on_another(tmp_path)
 
 
 def test_it_wakes_the_hub_s_waiters_of_the_channel_and_of_its_sub_channels():
-    with wakeups.hub().waiter("request-r1.text") as streaming, wakeups.hub().waiter("request-r2") as other:
+    with hubs.hub().waiter("request-r1.text") as streaming, hubs.hub().waiter("request-r2") as other:
         assert pgwakeups.wait_listening(30)
         streaming.wait(0), other.wait(0)
         from_another_box("request-r1")

@@ -30,6 +30,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 
 from llm.models import GenerationRequest, rows
 from llm.queue import follow, intake, offthread, wakeups
+from llm.queue.hub import hub
 from llm.rules import limits
 
 # True where the web server awaits a `Later` itself, after the request is let go (llmsite/asgi.py).
@@ -84,7 +85,7 @@ class Pending(Later):
     def __init__(self, generation, timeout, then, place):
         super().__init__()
         self.timeout, self.then, self.place = timeout, then, place
-        self.waiter = wakeups.hub().waiter(wakeups.request_channel(generation.request_id)).__enter__()
+        self.waiter = hub().waiter(wakeups.request_channel(generation.request_id)).__enter__()
         weakref.finalize(self, _give_back, place, self.waiter)
         self.pk = generation.pk
         self.status = rows.get(GenerationRequest, self.pk).status  # after subscribing: no wake-up is missed

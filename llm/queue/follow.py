@@ -2,7 +2,7 @@
 
 While a client streams it, the worker tells the web process what is new every
 LLM_STREAM_FLUSH_SECONDS, in the wake-up itself (llm/queue/relay.py; the web process's hub,
-llm/queue/wakeups.py), and stores the text in the row once a second. We hand on what the news
+llm/queue/hub.py), and stores the text in the row once a second. We hand on what the news
 bring without reading the row; we read it when a wake-up comes without news (the request
 ended, went back in line), when news cannot be joined to what we have (a lost wake-up, a stream
 that came in the middle: the news say where they start), and when the shared board says it
@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from llm.models import GenerationRequest, rows
 from llm.queue import offthread, wakeups
+from llm.queue.hub import hub
 from llm.queue.positions import board
 
 HEARTBEAT_SECONDS = 15.0  # a line at least this often, when nothing else went out
@@ -74,7 +75,7 @@ async def follow(generation):
         _hear(generation, news)  # what they brought past the row: each joins where it starts
 
     try:
-        with wakeups.hub().waiter(wakeups.text_channel(generation.request_id), news=True) as waiter:
+        with hub().waiter(wakeups.text_channel(generation.request_id), news=True) as waiter:
             await offthread.run(rows.refresh, generation)  # after subscribing: no wake-up is missed
             while True:
                 if any(sent) and (generation.status == Status.QUEUED or generation.attempts != run):
@@ -108,7 +109,7 @@ async def follow(generation):
 async def wait(generation, timeout):
     """Wait without a thread until `generation` ends or `timeout` seconds pass; returns its row as last read.
     A client that goes away meanwhile (the server cancels this coroutine) cancels its request."""
-    with wakeups.hub().waiter(wakeups.request_channel(generation.request_id)) as waiter:
+    with hub().waiter(wakeups.request_channel(generation.request_id)) as waiter:
         await offthread.run(generation.refresh_from_db)  # after subscribing: no wake-up is missed
         return await wait_for(generation.pk, generation.status, timeout, waiter, lambda row: row)
 
