@@ -5,6 +5,7 @@ followers hear the text every LLM_STREAM_FLUSH_SECONDS in the wake-up, the row g
 STORE_SECONDS."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -175,3 +176,20 @@ def test_a_cancel_stops_the_relay_at_its_next_read_not_its_next_store(
     with pytest.raises(relay.Cancelled):
         relay.generate("llama3.2:1b", request, "default", {})
     assert ollama.sent == 30, "it read no more once the cancel came"
+
+
+@pytest.mark.django_db
+def test_each_store_wakes_the_streams_on_other_hosts_which_the_worker_cannot_see(
+    monkeypatch, settings, alice_token, idle_worker
+):
+    """Across hosts (LLM_WAKEUPS=postgres) a stream through another box's web server has no marker
+    here: it reads the row when woken, so every store wakes the other boxes."""
+    from llm.queue import wakeups
+
+    sent = []
+    other_hosts = SimpleNamespace(send=sent.append, relay=lambda deliver: None)  # as llm/queue/pgwakeups.py
+    monkeypatch.setattr(wakeups, "across_hosts", lambda: other_hosts)
+    relayed = Relayed(monkeypatch, alice_token[0], followers=iter([False] * 1000), tokens=60)
+
+    text_channel = wakeups.text_channel(relayed.request.request_id)
+    assert relayed.stores and sent.count(text_channel) == len(relayed.stores)
