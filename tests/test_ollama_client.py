@@ -5,6 +5,7 @@ import threading
 
 import pytest
 
+from llm.engine import ollama
 from llm.engine.ollama import Client, OllamaResponseError, OllamaTimeout, OllamaUnavailable, _ChunkedBody
 
 
@@ -52,6 +53,21 @@ def test_one_read_takes_every_chunk_that_came_meanwhile():
         assert next(batches) == [{"response": "a", "done": False}]
         server.go()  # sent at once, as Ollama does when the reader is busy elsewhere
         assert [chunk["response"] for chunk in next(batches)] == ["b", "c", "d"]
+        server.go()
+        assert next(batches) == [{"response": "", "done": True}]
+
+
+def test_one_read_takes_more_than_a_read_size_when_more_came(monkeypatch):
+    """A reader that paused finds all that came, however much: a read of _READ_SIZE at a time
+    would hold a fast model to that much per pause (the stand-in then waits on a full socket)."""
+    monkeypatch.setattr(ollama, "_READ_SIZE", 64)
+    later = b"".join(_chunked(b'{"response":"%d","done":false}\n' % n) for n in range(40))  # ~1.4 KB
+    with _Server([CHUNKED + _chunked(b'{"response":"a","done":false}\n'), PAUSE, later, PAUSE,
+                  _chunked(b'{"response":"","done":true}\n') + b"0\r\n\r\n"]) as server:
+        batches = Client(server.url).generate({"model": "m", "prompt": "p"})
+        assert next(batches) == [{"response": "a", "done": False}]
+        server.go()
+        assert [chunk["response"] for chunk in next(batches)] == [str(n) for n in range(40)]
         server.go()
         assert next(batches) == [{"response": "", "done": True}]
 

@@ -228,10 +228,15 @@ def _arrivals(response):
         return
     body, socket_file = _ChunkedBody(), raw._fp.fp
     while not body.ended:
-        data = socket_file.read1(_READ_SIZE)
-        if not data:
-            raise http.client.IncompleteRead(b"")
-        if payload := body.feed(data):
+        payload = b""
+        while True:
+            data = socket_file.read1(_READ_SIZE)
+            if not data:
+                raise http.client.IncompleteRead(b"")
+            payload += body.feed(data)
+            if body.ended or len(data) < _READ_SIZE:
+                break  # a full read leaves more behind: a caller pausing between reads is not held to _READ_SIZE a read
+        if payload:
             yield payload
     raw._fp.close()  # what urllib3 does at the end of a chunked body: the response is read
     raw.release_conn()
