@@ -166,6 +166,9 @@ whatever little it does (cold caches, the hypervisor), so the figure is mostly h
 - What is left of a call: ~14 ms whatever its length (the request stored, the worker's claim, lease and finish,
   the answer; the same on a short call), then ~1 ms of CPU per line of a stream (worker and web together) and
   ~0.4 ms per read of an unstreamed one.
+- Missed: a streamed call by ~0.6 points of the 1% (a waited one meets it). Tried: a line every 0.2 s
+  (LLM_STREAM_FLUSH_SECONDS=0.2): 1.11% over 4 calls, still over, and chunkier for a fast model; profiling the
+  web per line found no single cost left (Django's streaming response, uvicorn's send, JSON, the follow loop).
 
 Before this stop (the same bench, waited calls only): 1.7% (worker 55 ms, web 40 ms a call); streamed calls,
 measured for the first time this stop, 6.5% before the news, 2.3% with them at 0.05 s."""
