@@ -18,6 +18,7 @@ For the same reason the stream itself is read in batches once a reply has run a 
 (`read_pause`): each read wakes the worker between the model's tokens.
 """
 
+import copy
 import json
 import time
 from contextlib import closing
@@ -131,7 +132,7 @@ class Reply:
         news = self.told.news(self)
         if len(news) > wakeups.NEWS_LIMIT:
             self.store(now, wake=True)
-            self.told = self.stored.copy()
+            self.told = copy.copy(self.stored)
         else:
             wakeups.tell(self.hubs, self.channel, news)
             self.told.move(self, now)
@@ -154,7 +155,7 @@ class Reply:
 
     def _follow(self, hubs):
         if hubs and not self.hubs:  # news start from what the row holds, which the follower read
-            self.told = self.stored.copy()
+            self.told = copy.copy(self.stored)
             self.told.at = None
         self.hubs = hubs
 
@@ -192,10 +193,6 @@ class Mark:
         self.thought_chars += len(thinking)
         self.chunks, self.calls, self.at = len(reply.parts), len(reply.calls), now
 
-    def copy(self):
-        twin = Mark(self.at)
-        twin.chunks, twin.chars, twin.thought_chars, twin.calls = self.chunks, self.chars, self.thought_chars, self.calls
-        return twin
 
 
 def read_pause(elapsed, followed):
