@@ -27,6 +27,33 @@ def cpu_seconds(pids):
     return total / CLOCK_TICKS
 
 
+def cpu_seconds_exact(pids):
+    """User + system CPU time of the processes' live threads, from the scheduler's nanosecond
+    counters (/proc/PID/task/TID/schedstat), where /proc/PID/stat counts whole 10 ms ticks. A
+    thread that ended between two readings takes its time with it: compare across readings
+    only while `thread_ids(pids)` stays the same."""
+    total = 0
+    for pid in pids:
+        for task in _tasks(pid):
+            try:
+                total += int((task / "schedstat").read_text().split()[0])
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+    return total / 1e9
+
+
+def thread_ids(pids):
+    """The ids of the processes' live threads."""
+    return {int(task.name) for pid in pids for task in _tasks(pid)}
+
+
+def _tasks(pid):
+    try:
+        return list(Path(f"/proc/{pid}/task").iterdir())
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
 def pss_megabytes(pids):
     """Proportional set size, summed: shared pages count once across the processes sharing them."""
     total_kb = 0

@@ -21,13 +21,17 @@ TOKENS = 256
 
 
 def arguments(description: str, runs: int, argv=None) -> argparse.Namespace:
+    return arguments_parser(description, runs).parse_args(argv)
+
+
+def arguments_parser(description: str, runs: int) -> argparse.ArgumentParser:
+    """The arguments every bench of the real model takes, for a bench to add its own."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--runs", type=int, default=runs, help="measured calls on each side (after a warm-up)")
     parser.add_argument("--tokens", type=int, default=TOKENS, help="num_predict of every call")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
-    args = parser.parse_args(argv)
-    args.default_runs = runs
-    return args
+    parser.set_defaults(default_runs=runs)
+    return parser
 
 
 def command(script: str, args: argparse.Namespace) -> str:

@@ -150,10 +150,12 @@ class Stream(StreamingHttpResponse):
 
 
 async def _giving_back(lines, place):
+    """The lines as bytes (UTF-8, the doors' charset): Django then sends them as they are, where a
+    str would have it look up the response's charset for every line of the stream."""
     try:
         async with aclosing(lines):
             async for line in lines:
-                yield line
+                yield line.encode() if isinstance(line, str) else line
     finally:
         place.release()
 
