@@ -103,7 +103,7 @@ def measure(args, standin, service, litellm):
     for _ in range(3):  # warm-up: the model loads, connections open, lazy imports happen
         for call in calls.values():
             assert call().status_code == 200
-    idle = idle_cpu(groups, args.idle_seconds)
+    idle = procfs.idle_percent(groups, args.idle_seconds)
     times = {name: [] for name in calls}
     cpu = {group: 0.0 for group in groups}
     split = {part: 0.0 for part in parts}  # the service's CPU, web and worker apart
@@ -137,13 +137,6 @@ def measure(args, standin, service, litellm):
     p50 = {name: statistics.median(values) for name, values in times.items()}
     return {"p50": p50, "memory": memory, "idle": idle, "cpu": per_call,
             "processes": {group: len(pids) for group, pids in groups.items()}}
-
-
-def idle_cpu(groups, seconds):
-    time.sleep(3)  # the last task's acknowledgement and the like
-    before = {group: procfs.cpu_seconds(pids) for group, pids in groups.items()}
-    time.sleep(seconds)
-    return {group: 100 * (procfs.cpu_seconds(pids) - before[group]) / seconds for group, pids in groups.items()}
 
 
 def report(args, found, load):

@@ -1,6 +1,7 @@
 """What /proc says about a process tree: its members, CPU time used, proportional memory (PSS)."""
 
 import os
+import time
 from pathlib import Path
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -40,6 +41,17 @@ def cpu_seconds_exact(pids):
             except (FileNotFoundError, ProcessLookupError):
                 pass
     return total / 1e9
+
+
+def idle_percent(groups, seconds, exact=False):
+    """{group: its CPU over `seconds` with nothing to do, as % of one core}, for groups of pids, after a
+    few seconds for the last call's aftermath (a task's acknowledgement and the like). `exact`: the
+    scheduler's nanoseconds (`cpu_seconds_exact`), else whole ticks."""
+    used = cpu_seconds_exact if exact else cpu_seconds
+    time.sleep(3)
+    before = {group: used(pids) for group, pids in groups.items()}
+    time.sleep(seconds)
+    return {group: 100 * (used(pids) - before[group]) / seconds for group, pids in groups.items()}
 
 
 def thread_ids(pids):

@@ -87,8 +87,8 @@ def measure(standin, service, direct, args):
     for stream in MODES.values():  # warm-up: load the model, open connections
         relayed(stream, args.tokens), relayed(stream, args.short)
     call_direct()
-    found = {"direct": {"rates": [], "wall": []}, "load": [os.getloadavg()[0]]}
-    found.update({mode: {"rates": [], "wall": [], "cpu": [], "lines": [], "short": []} for mode in MODES})
+    found = {"direct": {"rates": [], "wall": []}, "load": [os.getloadavg()[0]], "idle": idle_cpu(pids)}
+    found.update({mode: {"rates": [], "wall": [], "cpu": [], "lines": [], "short": [], "short_wall": []} for mode in MODES})
     for _ in range(args.runs):
         started = time.monotonic()
         found["direct"]["rates"].append(rate(call_direct()))
@@ -102,11 +102,21 @@ def measure(standin, service, direct, args):
             side["cpu"].append(cpu)
             side["lines"].append(lines)
             time.sleep(0.2)
+            started = time.monotonic()
             side["short"].append(relayed(stream, args.short)[1])
+            side["short_wall"].append(time.monotonic() - started)
             time.sleep(0.2)
     found["load"].append(os.getloadavg()[0])
     found["threads_kept"] = procfs.thread_ids(pids["worker"] + pids["web"]) >= threads
     return found
+
+
+IDLE_SECONDS = 30
+
+
+def idle_cpu(pids):
+    """The service's CPU a second with nothing to do (its timers, the worker's safety-net poll): ms."""
+    return 10 * procfs.idle_percent({"service": pids["worker"] + pids["web"]}, IDLE_SECONDS, exact=True)["service"]
 
 
 MODES = {"waited": False, "streamed": True}  # how the relayed calls are made: wait=true, stream=true
@@ -129,7 +139,8 @@ def report(args, found):
     for mode in MODES:
         side = found[mode]
         cpu, short = mean_cpu(side["cpu"]), mean_cpu(side["short"])
-        relay_shares[mode] = (cpu["service"] - short["service"]) / (cpu["model"] - short["model"])
+        longer = statistics.mean(side["wall"]) - statistics.mean(side["short_wall"])
+        relay_shares[mode] = (cpu["service"] - short["service"] - found["idle"] * longer) / (cpu["model"] - short["model"])
         rows.append(
             f"| relayed, {mode} | {median(side['rates']):.1f} | {median(side['wall']):.2f} s "
             f"| {median(side['lines']):.0f} | {cpu['worker']:.1f} ms | {cpu['web']:.1f} ms | {cpu['model']:.0f} ms "
@@ -162,7 +173,10 @@ def report(args, found):
         f"what the service does before the first token and after the last (the request stored, claimed, run, "
         f"finished and answered) is the same for {args.short} tokens as for {args.tokens}, and is the CPU per request "
         "of the Lean table, with its own target. So the relay's share is the difference: the service's CPU for "
-        f"the {args.tokens - args.short} more tokens over the model's for them. The whole call's share, that fixed "
+        f"the {args.tokens - args.short} more tokens over the model's for them, less what the service spends "
+        f"in that time with nothing to do ({found['idle']:.2f} ms a second, measured over {IDLE_SECONDS} s before "
+        "the calls: its timers, the worker's safety-net poll; the issue's measure, relayed against direct with the "
+        "service running both times, leaves it out too). The whole call's share, that fixed "
         "part included, is the column before: on a box whose cores the model keeps busy with back-to-back calls, "
         "what the service takes from it in all. The tokens/s column carries the noise of a shared machine "
         "(see the load average).",
@@ -179,7 +193,7 @@ def settings_flush():
 
 
 NOTES = """What the relay costs, and what changed for it (issue 16). Each read of Ollama's stream wakes the
-worker, and each line of a stream wakes the web process; on this 2-core VM a wake-up costs ~0.3-0.5 ms of CPU
+worker, and each line of a stream wakes the web process; on a 2-core VM a wake-up costs ~0.3-0.5 ms of CPU
 whatever little it does (cold caches, the hypervisor), so the figure is mostly how many there are:
 
 - The worker read the stream token by token (256 wake-ups a call); it reads the socket's whole buffer at each
@@ -190,17 +204,22 @@ whatever little it does (cold caches, the hypervisor), so the figure is mostly h
 - A streamed reply was stored in the row and read back by the web at every flush (twenty a second): 6.5% of the
   model's CPU. The worker now sends the new text in the wake-up itself to the web processes that follow the
   request, and stores it once a second; the web's hub reads its socket on the event loop (one thread woken, not
-  two); a line goes out every 0.1 s by default (LLM_STREAM_FLUSH_SECONDS; it was 0.05 s). The store is one
-  statement written once (the ORM's building of its append cost ~3 ms a store).
-- What is left of a call: ~14 ms whatever its length (the request stored, the worker's claim, lease and finish,
-  the answer; the same on a short call), then ~1 ms of CPU per line of a stream (worker and web together) and
-  ~0.4 ms per read of an unstreamed one.
-- Missed: a streamed call by ~0.6 points of the 1% (a waited one meets it). Tried: a line every 0.2 s
-  (LLM_STREAM_FLUSH_SECONDS=0.2): 1.11% over 4 calls, still over, and chunkier for a fast model; profiling the
-  web per line found no single cost left (Django's streaming response, uvicorn's send, JSON, the follow loop).
+  two); a line goes out every 0.1 s by default (LLM_STREAM_FLUSH_SECONDS; it was 0.05 s), as bytes (Django
+  looked up the response's charset for every line). The store is one statement written once.
+- What is left, per token: ~0.8 ms of CPU per line of a stream (worker and web together, the store once a
+  second included; uvicorn's write of the line to the client's socket is ~0.15 ms of the web's), ~0.4 ms per
+  read of an unstreamed one, and the web's look at the shared board (~1.5 ms) once a second while a client
+  waits. A line goes out every 0.1 s whatever the model's speed, so a streamed reply costs ~8 ms of CPU a
+  second over the model's one core (the stand-in runs llama.cpp on half the cores, as it advises): the relay's
+  share is about the same for a faster or a slower model.
+- What a call costs whatever its length: the short call's column (~14-16 ms: the request stored, the worker's
+  claim, lease and finish, the answer; the Lean table's CPU per request). Counted in, with the service's idle
+  timers, a streamed call of 256 tokens costs the model 1.1-1.2% of its CPU here (40 tokens/s, 6.5 s a call):
+  the whole call's column. At the stop before, on a machine where the model made 65 tokens/s (4 s a call, so
+  that fixed part weighed more), this bench measured only the whole call: 1.43% streamed, 1.03% waited.
 
-Before this stop (the same bench, waited calls only): 1.7% (worker 55 ms, web 40 ms a call); streamed calls,
-measured for the first time this stop, 6.5% before the news, 2.3% with them at 0.05 s."""
+Before: the same bench with waited calls only, 1.7% of the whole call (worker 55 ms, web 40 ms a call);
+streamed calls, first measured at the stop before, 6.5% before the news, 2.3% with them at 0.05 s."""
 
 
 if __name__ == "__main__":
