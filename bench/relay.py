@@ -170,7 +170,7 @@ def report(args, found):
         f"(/proc/PID/task/TID/schedstat, in nanoseconds), a mean over the calls"
         f"{'' if found['threads_kept'] else ' (a thread of the service ended during the run: its time is missing)'}. "
         "The model's tokens/s (`eval_count / eval_duration`, the issue's measure) counts the time it generates; "
-        f"what the service does before the first token and after the last (the request stored, claimed, run, "
+        f"what the service does before the first token and after the last (the request stored, claimed, sent to Ollama, "
         f"finished and answered) is the same for {args.short} tokens as for {args.tokens}, and is the CPU per request "
         "of the Lean table, with its own target. So the relay's share is the difference: the service's CPU for "
         f"the {args.tokens - args.short} more tokens over the model's for them, less what the service spends "
