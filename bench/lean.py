@@ -213,8 +213,8 @@ NOTES = """What changed for these figures (issue 16), and what is still short:
   six processes took 120-128 (`bench/footprint.py`, "Footprint"); the web server is one uvicorn process under
   gunicorn's arbiter.
 - Idle CPU: the worker's sentinel and its look at the task table run every 5 s (`Q_POLL_SECONDS`, the sentinel's
-  `guard_cycle`), uvicorn ticks once a second (`llmsite/uvicorn_worker.py`). Runs on a quiet box gave 0.13% and
-  0.20% of a core: the target's edge, within the noise of 60 s of a box that is not idle.
+  `guard_cycle`), uvicorn ticks once a second (`llmsite/uvicorn_worker.py`). Runs on a quiet box gave 0.10%, 0.13%
+  and 0.20% of a core: within the target, at its edge in the noisiest of 60 s of a box that is not idle.
 - Per request, in the worker: a generation task runs requests back to back and lingers
   LLM_WORKER_LINGER_SECONDS for the next one (llm/queue/linger.py), and its connection to Ollama is kept.
   Profiled (`bench/worker_cpu.py --profile`), the ORM's building of each statement cost more than SQLite's
@@ -224,19 +224,20 @@ NOTES = """What changed for these figures (issue 16), and what is still short:
   hundred rows. A call to Ollama is prepared and handed to the session's adapter (`Session.request` merged
   cookies, hooks and settings anew, ~0.5 ms), the run directory is scanned rather than globbed (a glob compiled
   a pattern per request), and the lease renewer is not woken by every lease taken. Worker alone (300 requests,
-  alternating, load ~8): 14.8-15.9 -> 6.3-6.6 ms a request; here 12.6 -> 7.8 ms.
+  alternating, load ~8): 14.8-15.9 -> 6.3-6.6 ms a request; here 12.6 -> 7.8 -> 6.1 ms (the last two stops).
 - Per request, in the web server: a token found by its key is trusted for LLM_TOKEN_CACHE_SECONDS (its lookup cost
   0.5-1.4 ms; README, "Roles and tokens", for revocation); one serializer instance checks every call (DRF copies
   every declared field for each new instance: generate's checks 1.5 -> 0.2 ms); the queue's count, the INSERT
   and a waiting client's reads of its row are written once; the answer is rendered in the hop that reads the
   finished row, and the request is let go before the wait (llmsite/asgi.py, "Waiting clients"). Here 12.3 ->
-  9.5 ms. What is left: Django's request cycle under ASGI and DRF's (authentication, throttling, rendering),
+  9.5 -> 6.0 ms (the last two stops). What is left: Django's request cycle under ASGI and DRF's (authentication, throttling, rendering),
   the transaction behind the queue's gate, and the hops between the event loop and the threads.
 - Overhead and CPU per request, at most half of LiteLLM's: met in this run. LiteLLM's own figures move from one
-  release to the next and with the load (its overhead was 22-24 ms when the issue was filed, 36.5 ms at the last
-  run, 55 ms with litellm 1.108.7 here), so read the service's own too: overhead p50 23.1 -> 14.4 ms and CPU
-  24.7 -> 17.1 ms a request since the last run. The issue's "about 11 ms" is not reached (by ~3.5 ms), nor its
-  5 ms goal: the call crosses two processes and the database four times (store, claim, end, read).
+  release to the next, with the machine and with the load (its overhead was 22-24 ms when the issue was filed,
+  36.5 ms, then 55 ms and here 40 ms with litellm 1.108.7), so read the service's own too: overhead p50
+  23.1 -> 14.4 -> 9.6 ms and CPU 24.7 -> 17.1 -> 12.0 ms a request over the last three runs. The issue's "about
+  11 ms" is reached; its 5 ms goal is not: the call crosses two processes and the database four times (store,
+  claim, end, read).
 - The relay: see "Relay" (`bench/relay.py`)."""
 
 
