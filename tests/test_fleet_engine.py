@@ -8,10 +8,10 @@ import pytest
 from django.utils import timezone
 
 from llm import audit, catalog
-from llm.engine import nodes, residency
+from llm.engine import leases, nodes, residency
 from llm.engine.ollama import ModelNotFound, OllamaUnavailable
 from llm.models import AuditEntry, Lease, Node
-from llm.queue import intake, runner
+from llm.queue import intake, runner, tasks
 from llm.rules import actions
 from llm.rules.roles import Actor
 from tests.support.service import REPO_ROOT, free_port
@@ -100,6 +100,28 @@ def test_a_down_node_answers_again_after_its_pause(fleet):
     fleet["a"].configure(faults={})
     nodes.check_due()
     assert nodes.get("a").reachable
+
+
+def test_work_waiting_for_a_node_held_from_another_host_is_looked_at_again_when_its_lease_runs_out(
+        fleet, idle_worker, monkeypatch):
+    generate("llama3.2:1b")
+    woken = []
+    monkeypatch.setattr(tasks, "wake_generation_worker", lambda: woken.append(Lease.current_holder(Lease.engine("a"))))
+    assert Lease.try_acquire(Lease.engine("a"), "another-host:4242:0000beef", 1.0)  # a host that died mid-run
+    assert Lease.try_acquire(Lease.engine("b"), leases.new_holder_id(), 60.0)  # this host's: it wakes us itself
+    tasks.run_generations()
+    assert woken == [None]  # once, after the other host's lease ran out (ours still held)
+    assert Lease.current_holder(Lease.engine("b")) is not None
+
+
+def test_a_node_held_from_this_host_is_not_waited_for(fleet, idle_worker, monkeypatch):
+    generate("llama3.2:1b")
+    woken = []
+    monkeypatch.setattr(tasks, "wake_generation_worker", lambda: woken.append(True))
+    for name in ("a", "b"):
+        assert Lease.try_acquire(Lease.engine(name), leases.new_holder_id(), 60.0)
+    assert tasks.run_generations() == 0
+    assert woken == []  # its holder wakes a worker when it lets go
 
 
 def test_a_pull_goes_to_every_node_by_default(fleet, inline_worker):

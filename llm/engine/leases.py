@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from llm.models import Lease
 
@@ -72,6 +73,16 @@ def _take_from_the_dead(name, holder, seconds):
         return False
     log.warning("Taking the %s lease from %s, which is no longer running", name, current)
     return Lease.take_over(name, current, holder, seconds)
+
+
+def runs_out_elsewhere(names):
+    """When the soonest of the leases `names` held from another host runs out (None: none is).
+
+    No wake-up from there reaches this host when its holder lets go, and a holder that died
+    there never lets go: its lease only runs out (it is renewed every third of its life while
+    its holder lives)."""
+    return Lease.objects.filter(name__in=names, expires_at__gt=timezone.now()).exclude(holder="").exclude(
+        holder__startswith=f"{host_id()}:").order_by("expires_at").values_list("expires_at", flat=True).first()
 
 
 def _alive(pid):

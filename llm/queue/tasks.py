@@ -4,15 +4,16 @@ A task carries no request: it only wakes a worker, which then asks our own
 tables what to do (llm/queue/policy.py decides the order).
 """
 
+import threading
 import time
 
 from django.conf import settings
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from llm.engine import nodes, pulls
+from llm.engine import leases, nodes, pulls
 from llm.queue import broker, linger, runner
-from llm.models import GenerationRequest, ModelPull
+from llm.models import GenerationRequest, Lease, ModelPull
 
 
 def run_generations():
@@ -24,25 +25,46 @@ def run_generations():
     in hand instead of draining the whole queue first.
     """
     processed = linger.run() if linger.enabled() else runner.drain(max_iterations=1)
-    if not processed and nodes.is_fleet():
-        _wait_for_a_node_to_come_back()
+    if nodes.is_fleet():
+        _wait_for_a_node_to_free_up(down_too=not processed)
     return processed
 
 
-def _wait_for_a_node_to_come_back():
-    """Work waits and a node is down: ask it again when its pause is over, then look again.
+def _wait_for_a_node_to_free_up(down_too=True):
+    """Work waits that no node could take here: look again when a node may free up that
+    nobody will tell us of, then wake the worker. One task a process waits so.
 
-    This keeps one worker process asking (the cluster has one more than the nodes),
-    so a node that comes back rejoins within LLM_NODE_RECHECK_MAX_SECONDS even when
-    no new request arrives to wake the worker."""
-    down = [node for node in nodes.all_nodes() if node.in_service and not node.reachable]
-    if not down or not GenerationRequest.objects.waiting().exists():
+    - A node that is down (`down_too`): when its pause is over it is asked again, so a node
+      that comes back rejoins within LLM_NODE_RECHECK_MAX_SECONDS even when no new
+      request arrives to wake the worker.
+    - A node whose engine lease is held from another host: when the lease runs out. Its
+      holder there, alive, renews it and wakes that host's workers when it lets go, not this
+      host's (so we look about every LLM_LEASE_SECONDS while it runs); dead, it never lets go,
+      and a host that died mid-run is taken over within LLM_LEASE_SECONDS, not at the next
+      safety net (LLM_SAFETY_NET_MINUTES)."""
+    if not _waiting_for_a_node.acquire(blocking=False):
         return
-    now = timezone.now()
-    soonest = min((node.recheck_at or now) for node in down)
-    time.sleep(min(max((soonest - now).total_seconds(), 0.0), settings.LLM_NODE_RECHECK_MAX_SECONDS))
-    nodes.check_due()
+    try:
+        now = timezone.now()
+        in_service = [node for node in nodes.all_nodes() if node.in_service]
+        down = [node for node in in_service if not node.reachable] if down_too else []
+        when = [node.recheck_at or now for node in down]
+        if held := leases.runs_out_elsewhere([Lease.engine(node.name) for node in in_service if node.reachable]):
+            when.append(held)
+        if not when or not GenerationRequest.objects.waiting().exists():
+            return
+        pause = min(when) - now
+        time.sleep(min(max(pause.total_seconds(), 0.0) + LEASE_MARGIN_SECONDS,
+                       max(settings.LLM_NODE_RECHECK_MAX_SECONDS, settings.LLM_LEASE_SECONDS)))
+        if down:
+            nodes.check_due()
+    finally:
+        _waiting_for_a_node.release()
     wake_generation_worker()
+
+
+_waiting_for_a_node = threading.Lock()
+LEASE_MARGIN_SECONDS = 0.2  # past the lease's end: the clocks of two hosts need not agree to the millisecond
 
 
 def run_pulls():
