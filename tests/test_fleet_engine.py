@@ -107,7 +107,7 @@ def test_work_waiting_for_a_node_held_from_another_host_is_looked_at_again_when_
     generate("llama3.2:1b")
     woken = []
     monkeypatch.setattr(tasks, "wake_generation_worker", lambda: woken.append(Lease.current_holder(Lease.engine("a"))))
-    assert Lease.try_acquire(Lease.engine("a"), "another-host:4242:0000beef", 1.0)  # a host that died mid-run
+    assert Lease.try_acquire(Lease.engine("a"), "another-host:4242:0000beef", 3.0)  # a host that died mid-run
     assert Lease.try_acquire(Lease.engine("b"), leases.new_holder_id(), 60.0)  # this host's: it wakes us itself
     tasks.run_generations()
     assert woken == [None]  # once, after the other host's lease ran out (ours still held)
