@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 from django.utils import timezone
@@ -11,10 +12,10 @@ from llm import audit, catalog
 from llm.engine import leases, nodes, residency
 from llm.engine.ollama import ModelNotFound, OllamaUnavailable
 from llm.models import AuditEntry, Lease, Node
-from llm.queue import intake, runner, tasks
+from llm.queue import intake, linger, runner, tasks
 from llm.rules import actions
 from llm.rules.roles import Actor
-from tests.support.service import REPO_ROOT, free_port
+from tests.support.service import REPO_ROOT, free_port, poll
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -112,6 +113,27 @@ def test_work_waiting_for_a_node_held_from_another_host_is_looked_at_again_when_
     tasks.run_generations()
     assert woken == [None]  # once, after the other host's lease ran out (ours still held)
     assert Lease.current_holder(Lease.engine("b")) is not None
+
+
+def test_a_task_waiting_for_a_node_held_from_another_host_ends_at_once_when_the_worker_stops(
+        fleet, idle_worker, monkeypatch, settings, tmp_path):
+    settings.LLM_RUN_DIR, settings.LLM_LEASE_SECONDS = tmp_path, 600
+    generate("llama3.2:1b")
+    woken = []
+    monkeypatch.setattr(tasks, "wake_generation_worker", lambda: woken.append(True))
+    assert Lease.try_acquire(Lease.engine("a"), "another-host:4242:0000beef", 600)
+    assert Lease.try_acquire(Lease.engine("b"), leases.new_holder_id(), 600)
+    linger.enable()  # as `manage.py worker` does; SIGTERM calls linger.stop()
+    try:
+        task = threading.Thread(target=tasks.run_generations)
+        task.start()
+        poll(tasks._waiting_for_a_node.locked, 30, message="the task to wait for the lease")
+        linger.stop()
+        task.join(timeout=60)  # the lease runs out in 600 s
+        assert not task.is_alive() and woken == []  # the next start looks at the queue
+    finally:
+        linger.stop()
+        linger._stopping = None
 
 
 def test_a_node_held_from_this_host_is_not_waited_for(fleet, idle_worker, monkeypatch):

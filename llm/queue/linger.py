@@ -56,6 +56,15 @@ def stop():
         wakeups.wake_here(CHANNEL)
 
 
+def pause(seconds):
+    """Sleep `seconds`, less when told to stop (`stop()`); True when told. A task that waits
+    for something to look at again does not hold up the worker's SIGTERM."""
+    if _stopping is None:
+        time.sleep(seconds)
+        return False
+    return _stopping.wait(seconds)
+
+
 def wake():
     """Tell the tasks that linger that work waits; True when one heard it (no task needed)."""
     return wakeups.notify(CHANNEL) > 0

@@ -5,7 +5,6 @@ tables what to do (llm/queue/policy.py decides the order).
 """
 
 import threading
-import time
 
 from django.conf import settings
 from django.utils import timezone
@@ -54,8 +53,9 @@ def _wait_for_a_node_to_free_up(down_too=True):
         if not when or not GenerationRequest.objects.waiting().exists():
             return
         pause = min(when) - now
-        time.sleep(min(max(pause.total_seconds(), 0.0) + LEASE_MARGIN_SECONDS,
-                       max(settings.LLM_NODE_RECHECK_MAX_SECONDS, settings.LLM_LEASE_SECONDS)))
+        if linger.pause(min(max(pause.total_seconds(), 0.0) + LEASE_MARGIN_SECONDS,
+                            max(settings.LLM_NODE_RECHECK_MAX_SECONDS, settings.LLM_LEASE_SECONDS))):
+            return  # told to stop: the next start looks at the queue
         if down:
             nodes.check_due()
     finally:
