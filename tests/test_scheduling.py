@@ -243,3 +243,16 @@ def test_an_unknown_scheduler_is_refused_at_start_up(monkeypatch):
     monkeypatch.setenv("LLM_SCHEDULER", "shortest-first")
     with pytest.raises(ImproperlyConfigured, match="LLM_SCHEDULER"):
         runpy.run_path(str(settings_file))
+
+
+def test_requests_stored_at_once_share_one_look_of_the_board_for_their_202s(db, idle_worker, monkeypatch):
+    from llm.doors import representations
+    from llm.queue import intake, positions
+
+    stored = [intake.submit_generation(None, "llama3.2:1b", f"p{i}", {}) for i in range(3)]
+    looks, unfinished = [], positions._UNFINISHED
+    monkeypatch.setattr(positions, "_UNFINISHED", type("Counted", (), {
+        "values": lambda self: looks.append(1) or unfinished.values()})())
+    answers = [representations.generation_queued(generation) for generation in stored]
+    assert [(answer["queue_position"], answer["queue_length"]) for answer in answers] == [(1, 3), (2, 3), (3, 3)]
+    assert len(looks) == 1  # each 202 looked again, in turn under the board's lock, before

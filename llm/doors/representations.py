@@ -24,13 +24,13 @@ def generation_result(generation):
 
 def generation_queued(generation):
     """The contract's "Queued" form. A request already running stands at position 0."""
-    queued = generation.status == GenerationRequest.Status.QUEUED
+    place, length = positions.queue_standing(generation, shared=True)
     return {
         "success": True,
-        "message": "Request queued" if queued else "Request running",
+        "message": "Request running" if place is None else "Request queued",
         "request_id": generation.request_id,
-        "queue_position": positions.queue_position(generation) if queued else 0,
-        "queue_length": positions.queue_length(),
+        "queue_position": place or 0,
+        "queue_length": length,
     }
 
 
@@ -48,8 +48,7 @@ def generation_detail(generation):
         "finished_at": generation.finished_at,
     }
     if generation.status == Status.QUEUED:
-        body["queue_position"] = positions.queue_position(generation)
-        body["queue_length"] = positions.queue_length()
+        body["queue_position"], body["queue_length"] = positions.queue_standing(generation)
     if generation.status == Status.DONE:
         body["response"] = generation.response
         body["done_reason"] = generation.done_reason

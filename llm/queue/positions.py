@@ -3,12 +3,13 @@
 With 400 tokens waiting, ordering the queue (llm/queue/policy.py) takes ~11 ms; a thousand
 streams each asking for their place every second would burn seconds of CPU per second.
 So one `Board` per process keeps the last order. It looks whether the queue changed (one
-small query: the unfinished requests and their status) whenever a call answers with a place
-(a 202, GET requests/<id>), and for the waiting clients at most once per CHECK_SECONDS;
-it orders the queue again only when the answer differs (or after REORDER_SECONDS, for the
-aging rule, which moves with the clock). A stream's first place comes from a look after its
-request was stored (the stream makes the board look again, once for all the requests stored
-meanwhile); its later places from the last look, which one waiter renews for all.
+small query: the unfinished requests and their status) whenever GET requests/<id> answers
+with a place, and for the waiting clients at most once per CHECK_SECONDS; it orders the queue
+again only when the answer differs (or after REORDER_SECONDS, for the aging rule, which moves
+with the clock). A 202's place, and a stream's first, come from a look begun after the request
+was stored (one look for all the requests stored meanwhile: a burst of 16 clients took turns
+on the board's lock, each ordering the queue again, 80 requests/s); a stream's later places from
+the last look, which one waiter renews for all.
 """
 
 import threading
@@ -92,13 +93,11 @@ _NEWEST = rows.Query(lambda: GenerationRequest.objects.order_by("-pk").values_li
 _UNFINISHED = rows.Query(lambda: GenerationRequest.objects.unfinished().order_by("pk").values_list("pk", "status"))
 
 
-def queue_position(generation):
-    """Like policy.queue_position, from the shared board (None once started)."""
-    if generation.status != GenerationRequest.Status.QUEUED:
-        return None
-    return board.current().place(generation.pk)
-
-
-def queue_length():
-    """How many wait, as the board saw it with the places it gives (policy.queue_length() counts them now)."""
-    return board.current().length
+def queue_standing(generation, shared=False):
+    """(the request's place in line, None once started; how many wait), from one look of the board,
+    as policy.queue_position orders them. `shared` (a 202): a look of the last CHECK_SECONDS begun
+    after the request was stored will do, so a burst of requests stored at once shares one look
+    where each took its own, in turn, under the board's lock. Else (GET requests/<id>) it looks now."""
+    snapshot = board.current(check=False, since=generation.created_at) if shared else board.current()
+    queued = generation.status == GenerationRequest.Status.QUEUED
+    return (snapshot.place(generation.pk) if queued else None), snapshot.length
