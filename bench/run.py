@@ -3,7 +3,7 @@
     .venv/bin/python bench/run.py [--seed 7] [--requests 120] [--idle-seconds 60] [--no-write]
 
 Starts the Ollama stand-in (a model load takes 2 s, a token 10 ms) and the
-service as the README runs it (gunicorn + qcluster on a fresh SQLite database,
+service as the README runs it (gunicorn + `manage.py worker` on a fresh SQLite database,
 or PostgreSQL when DATABASE_URL says so; its defaults, but for the per-token
 rate limits, off: one token sends everything), drives it over HTTP, prints a table
 and writes it, with the command, between the gateway markers of
@@ -82,19 +82,18 @@ WHY = {
     ),
     "dispatch": "Pusher to worker process, then the engine lease, the orphan check, the pick and the claim.",
     "throughput": (
-        "The web server is one CPython process, so one core: ~4-5 ms of CPU per queued request, about a quarter "
-        "of it in the threads handing the GIL to each other (perf), the rest in Django and DRF (authentication, "
-        "validation), the queue-bound count, the insert, the position and the length; the worker running the "
-        "queued requests meanwhile takes much of the other core. Without the worker the same web process "
-        "accepts ~250/s; a second web process does not help on 2 cores."
+        "The web server is one CPython process, so one core, and it spends ~7 ms of CPU per queued request in "
+        "a burst of 16 clients (6.8 ms measured with schedstat: ~145/s at most): Django's request cycle under "
+        "ASGI and DRF's (authentication, validation, rendering), the hops between the event loop and the pool's "
+        "threads, the queue's gate (a transaction; on SQLite the write lock, which the worker's writes take "
+        "too), the insert and the 202's place in line. It was 215/s with gunicorn's gthread threads, before "
+        "the web server became one event loop for a thousand waiting clients (issue 12), and 86/s before a "
+        "burst's 202s shared one look of the queue's order (llm/queue/positions.py)."
     ),
     "memory": (
-        "Every process is a Django process. Web: one of ~60 MB (growing ~12 MB after a burst of 16 clients) "
-        "and gunicorn's arbiter, 13 MB. Worker: django-q2's six processes (qcluster, sentinel, pusher, monitor, "
-        "two workers) share ~55 MB and hold 10-19 MB each of their own. qcluster's start-up system checks load "
-        "the whole URLconf (the schema views, Django's test client, jinja2) into all six: `qcluster "
-        "--skip-checks` saves ~20 MB; one worker process would save ~15 MB but make pulls wait behind "
-        "generations."
+        "Every process is a Django process: the web server (one uvicorn process under gunicorn's arbiter), which "
+        "grows with the clients it holds at once, and the worker (`manage.py worker`: django-q2's cluster as "
+        "threads of one process, ~55 MB). `bench/footprint.py` measures each process."
     ),
     "idle": "An idle pusher looks at the table every Q_POLL_SECONDS; the sentinel checks its workers every 5 s.",
 }
@@ -328,7 +327,7 @@ def report(args, jobs, fifo, swap_aware, beyond_fifo, overhead, dispatch, throug
     lines = [
         "## Gateway: queue policy, overhead, dispatch, throughput, footprint",
         "",
-        f"{command}: stand-in at 2 s a model load and 10 ms a token; gunicorn + qcluster as the README runs them "
+        f"{command}: stand-in at 2 s a model load and 10 ms a token; gunicorn + `manage.py worker` as the Procfile runs them "
         f"(rate limits off), {database}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"load average {load[0]:.1f} before the run, {load[1]:.1f} after.",
         "",
