@@ -44,13 +44,15 @@ def _wait_for_a_node_to_free_up(down_too=True):
     if not _waiting_for_a_node.acquire(blocking=False):
         return
     try:
+        if not GenerationRequest.objects.waiting().exists():  # a task's usual end: one statement
+            return
         now = timezone.now()
         in_service = [node for node in nodes.all_nodes() if node.in_service]
         down = [node for node in in_service if not node.reachable] if down_too else []
         when = [node.recheck_at or now for node in down]
         if held := leases.runs_out_elsewhere([Lease.engine(node.name) for node in in_service if node.reachable]):
             when.append(held)
-        if not when or not GenerationRequest.objects.waiting().exists():
+        if not when:
             return
         pause = min(when) - now
         if linger.pause(min(max(pause.total_seconds(), 0.0) + LEASE_MARGIN_SECONDS,
